@@ -1,0 +1,25 @@
+"""All benchmarks, one command: `python benchmarks/run.py`. Prints the figures the issues ask for."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ask  # noqa: E402
+import loop_overhead  # noqa: E402
+import startup  # noqa: E402
+
+
+def main() -> None:
+    print("== startup")
+    startup.main()
+    print("== kode ask")
+    ask.main()
+    print("== agent loop")
+    loop_overhead.main()
+
+
+if __name__ == "__main__":
+    main()

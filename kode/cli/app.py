@@ -1,0 +1,129 @@
+"""The typer app: commands and their flags. Each command imports what it needs when it runs."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kode import __version__
+from kode.cli import exit_codes
+
+app = typer.Typer(
+    name="kode",
+    help="kode: a terminal coding assistant. `kode ask` answers one prompt for scripts.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+config_app = typer.Typer(help="Inspect kode's configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    stream_json = "stream-json"
+
+
+class Mode(str, Enum):
+    default = "default"
+    accept_edits = "accept-edits"
+    plan = "plan"
+    bypass = "bypass"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """kode: a terminal coding assistant.
+
+    Run `kode ask "PROMPT"` for a one-shot answer (reads stdin too). The interactive TUI is not
+    part of this release yet.
+    """
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        typer.echo("\nThe interactive TUI is not available yet; use `kode ask`.", err=True)
+        raise typer.Exit(exit_codes.USAGE)
+
+
+@app.command()
+def ask(
+    prompt: Annotated[
+        list[str] | None, typer.Argument(help="The prompt. Standard input, when piped, is appended to it.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="litellm model string, e.g. openai/gpt-4o.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Provider base URL (OpenAI-compatible servers, proxies).")] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="API key (prefer the provider's env var: flags show up in `ps`).")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--output-format", "-o", help="text streams the answer; json prints one result object; stream-json prints one event per line.")
+    ] = OutputFormat.text,
+    max_turns: Annotated[int | None, typer.Option(min=1, help="Model calls allowed before the turn stops.")] = None,
+    permission_mode: Annotated[Mode | None, typer.Option(help="default: ask before edits and shell (denied here, as nobody can answer); accept-edits; plan: read-only; bypass.")] = None,
+    allow: Annotated[
+        list[str] | None, typer.Option(help="Allow rule, repeatable: 'bash(git status*)', 'edit(src/**)'.")
+    ] = None,
+    deny: Annotated[list[str] | None, typer.Option(help="Deny rule, repeatable; deny wins over allow.")] = None,
+    cwd: Annotated[Path | None, typer.Option(help="Workspace directory (default: the current one).")] = None,
+    system: Annotated[str | None, typer.Option(help="Replace kode's system prompt.")] = None,
+    append_system: Annotated[str | None, typer.Option(help="Append to the system prompt.")] = None,
+) -> None:
+    """Answer one prompt and exit: for scripts and pipes.
+
+    Exit codes: 0 ok, 1 agent or provider error, 2 usage error (bad flags, no prompt,
+    broken config, no API key), 130 interrupted.
+    """
+    from kode.cli.ask import AskOptions, run_ask
+
+    code = run_ask(
+        AskOptions(
+            prompt=" ".join(prompt or []),
+            model=model,
+            api_base=api_base,
+            api_key=api_key,
+            output_format=output_format.value,
+            max_turns=max_turns,
+            permission_mode=permission_mode.value if permission_mode else None,
+            allow=allow or [],
+            deny=deny or [],
+            cwd=cwd,
+            system=system,
+            append_system=append_system,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@config_app.command("show")
+def config_show(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON: {key: {value, source}}.")] = False,
+    cwd: Annotated[Path | None, typer.Option(help="Directory whose project config applies.")] = None,
+) -> None:
+    """Print every effective setting and where its value came from."""
+    from kode.cli.config_cmd import show
+
+    raise typer.Exit(show(cwd or Path.cwd(), as_json=json_output))
+
+
+def run(args: list[str]) -> int:
+    try:
+        app(args=args, prog_name="kode")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else exit_codes.USAGE)
+    return exit_codes.OK

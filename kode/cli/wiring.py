@@ -1,0 +1,65 @@
+"""The one place that puts concrete pieces together into a Session.
+
+Frontends get a SessionClient from here and nothing else; nothing below the CLI chooses an
+environment, a model adapter or a policy for itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kode.config import LoadedConfig
+from kode.core.agent import AgentSettings
+from kode.core.permissions import PermissionMode, PermissionPolicy
+from kode.core.session import Session, SessionOptions
+from kode.llm.litellm_adapter import LiteLLMModel
+from kode.llm.retry import RetryPolicy
+from kode.llm.retrying import RetryingModel
+from kode.runtime.local import LocalEnvironment
+from kode.tools.base import ToolRegistry, ToolSettings
+from kode.tools.builtin import builtin_tools
+
+
+@dataclass(slots=True)
+class Wiring:
+    cwd: Path
+    api_key: str | None
+    interactive: bool
+
+
+def build_session(loaded: LoadedConfig, wiring: Wiring) -> Session:
+    s = loaded.settings
+    tool_settings = ToolSettings(
+        bash_default_timeout=s.tools.bash_default_timeout,
+        bash_max_timeout=s.tools.bash_max_timeout,
+        output_limit=s.tools.output_limit,
+    )
+    agent_settings = AgentSettings(
+        model=s.models.main,
+        api_base=s.provider.api_base or None,
+        api_key=wiring.api_key,
+        max_turns=s.agent.max_turns,
+        max_output_tokens=s.llm.max_output_tokens or None,
+        temperature=s.llm.temperature,
+        system_prompt=s.agent.system_prompt,
+        append_system_prompt=s.agent.append_system_prompt,
+        tool_settings=tool_settings,
+    )
+    model = RetryingModel(
+        LiteLLMModel(idle_timeout=s.llm.idle_timeout, request_timeout=s.llm.request_timeout),
+        RetryPolicy(
+            max_attempts=s.llm.max_attempts, backoff_initial=s.llm.backoff_initial, backoff_max=s.llm.backoff_max
+        ),
+    )
+    policy = PermissionPolicy(
+        PermissionMode(s.permissions.mode), allow=s.permissions.allow, ask=s.permissions.ask, deny=s.permissions.deny
+    )
+    return Session(
+        settings=agent_settings,
+        model=model,
+        tools=ToolRegistry(builtin_tools()),
+        env=LocalEnvironment(wiring.cwd),
+        policy=policy,
+        options=SessionOptions(interactive=wiring.interactive),
+    )

@@ -1,0 +1,213 @@
+"""The turn loop: context -> model -> tools -> repeat, until the model stops or `max_turns`.
+
+An Agent owns one conversation (its Transcript), a model, a tool set and the state its tools keep
+between calls. It talks to the world only by emitting events through the session's log, so the
+same loop serves the TUI, `kode ask`, a server and sub-agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kode.core.approvals import ApprovalBroker
+from kode.core.permissions import PermissionPolicy
+from kode.core.prompt import build_system_prompt
+from kode.core.tool_runner import ToolLoopStopped, ToolRunner
+from kode.core.transcript import Transcript
+from kode.llm.errors import LLMError
+from kode.llm.types import ChatRequest, Completed, ModelPort, RetryNotice, TextChunk, ThinkingChunk
+from kode.protocol.common import ROOT_AGENT, AgentState, ErrorInfo, ErrorKind, TurnStatus, Usage, new_id
+from kode.protocol.events import (
+    AgentStateChanged,
+    ErrorEvent,
+    Event,
+    MessageCompleted,
+    Retrying,
+    TextDelta,
+    ThinkingDelta,
+    TurnFinished,
+    TurnStarted,
+)
+from kode.runtime.environment import Environment
+from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolSettings
+
+
+@dataclass(slots=True)
+class AgentSettings:
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    max_turns: int = 50
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    system_prompt: str = ""
+    append_system_prompt: str = ""
+    tool_settings: ToolSettings = field(default_factory=ToolSettings)
+
+
+_FINAL_STATE = {
+    TurnStatus.COMPLETED: AgentState.DONE,
+    TurnStatus.MAX_TURNS: AgentState.DONE,
+    TurnStatus.CANCELLED: AgentState.CANCELLED,
+    TurnStatus.FAILED: AgentState.FAILED,
+    TurnStatus.INTERRUPTED: AgentState.FAILED,
+}
+
+
+class Agent:
+    def __init__(
+        self,
+        *,
+        settings: AgentSettings,
+        model: ModelPort,
+        tools: ToolRegistry,
+        env: Environment,
+        policy: PermissionPolicy,
+        approvals: ApprovalBroker,
+        emit: Callable[[Event], Event],
+        agent_id: str = ROOT_AGENT,
+        parent_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.model = model
+        self.tools = tools
+        self.env = env
+        self.policy = policy
+        self.agent_id = agent_id
+        self.parent_id = parent_id
+        self.transcript = Transcript(agent_id)
+        self.tool_state = AgentToolState()
+        self._emit_raw = emit
+        self.runner = ToolRunner(
+            registry=tools,
+            make_context=self._tool_context,
+            policy=policy,
+            approvals=approvals,
+            emit=emit,
+            agent_id=agent_id,
+            parent_id=parent_id,
+        )
+
+    def emit(self, event: Event) -> Event:
+        return self._emit_raw(event.model_copy(update={"agent_id": self.agent_id, "parent_id": self.parent_id}))
+
+    def _tool_context(self, call_id: str) -> ToolContext:
+        return ToolContext(
+            env=self.env,
+            state=self.tool_state,
+            settings=self.settings.tool_settings,
+            call_id=call_id,
+            agent_id=self.agent_id,
+        )
+
+    def _request(self) -> ChatRequest:
+        system = build_system_prompt(
+            cwd=self.env.root,
+            tool_names=self.tools.names(),
+            replace=self.settings.system_prompt,
+            append=self.settings.append_system_prompt,
+        )
+        return ChatRequest(
+            model=self.settings.model,
+            messages=[{"role": "system", "content": system}, *self.transcript.messages],
+            tools=self.tools.schemas(),
+            api_base=self.settings.api_base,
+            api_key=self.settings.api_key,
+            max_output_tokens=self.settings.max_output_tokens,
+            temperature=self.settings.temperature,
+        )
+
+    async def run_turn(self) -> TurnFinished:
+        """Run one turn on the transcript as it stands (the user message is already in it).
+
+        Never raises for model or tool failures: they end the turn as `failed` with a classified
+        error. Cancellation ends it as `cancelled` with a consistent history, and is absorbed.
+        """
+        turn_id = new_id("turn")
+        started = time.monotonic()
+        usage = Usage()
+        calls = 0
+        result = ""
+        error: ErrorInfo | None = None
+        self.emit(TurnStarted(turn_id=turn_id, model=self.settings.model))
+        status = TurnStatus.MAX_TURNS
+        try:
+            while calls < self.settings.max_turns:
+                calls += 1
+                completed = await self._model_step()
+                usage = usage + completed.usage
+                result = completed.text or result
+                if not completed.tool_calls:
+                    status = TurnStatus.COMPLETED
+                    break
+                await self.runner.run_all(completed.tool_calls)
+            if status is TurnStatus.MAX_TURNS:
+                error = ErrorInfo(
+                    kind=ErrorKind.TOOL_LOOP,
+                    message=f"stopped after {self.settings.max_turns} model calls (max_turns)",
+                    hint="Raise --max-turns or agent.max_turns, or split the task.",
+                )
+        except asyncio.CancelledError:
+            status = TurnStatus.CANCELLED
+        except LLMError as exc:
+            status, error = TurnStatus.FAILED, exc.info
+        except ToolLoopStopped as exc:
+            status, error = TurnStatus.FAILED, exc.info
+        if error is not None:
+            self.emit(ErrorEvent(error=error))
+        finished = TurnFinished(
+            turn_id=turn_id,
+            status=status,
+            duration=round(time.monotonic() - started, 4),
+            usage=usage,
+            model_calls=calls,
+            result=result,
+            error=error,
+        )
+        self.emit(AgentStateChanged(state=_FINAL_STATE[status]))
+        return self.emit(finished)  # type: ignore[return-value]  # the turn's last event
+
+    async def _model_step(self) -> Completed:
+        """One model call, streamed out as deltas; returns the completed message."""
+        self.emit(AgentStateChanged(state=AgentState.THINKING))
+        message_id = new_id("msg")
+        text: list[str] = []
+        try:
+            async for delta in self.model.stream(self._request()):
+                if isinstance(delta, TextChunk):
+                    text.append(delta.text)
+                    self.emit(TextDelta(message_id=message_id, text=delta.text))
+                elif isinstance(delta, ThinkingChunk):
+                    self.emit(ThinkingDelta(message_id=message_id, text=delta.text))
+                elif isinstance(delta, RetryNotice):
+                    self.emit(
+                        Retrying(
+                            attempt=delta.attempt,
+                            max_attempts=delta.max_attempts,
+                            delay=round(delta.delay, 3),
+                            error=delta.error,
+                            discarded_message_id=message_id,
+                        )
+                    )
+                    message_id, text = new_id("msg"), []
+                elif isinstance(delta, Completed):
+                    self.emit(
+                        MessageCompleted(
+                            message_id=message_id,
+                            text=delta.text,
+                            thinking=delta.thinking,
+                            tool_calls=delta.tool_calls,
+                            finish_reason=delta.finish_reason,
+                            model=delta.model,
+                            usage=delta.usage,
+                        )
+                    )
+                    return delta
+        except asyncio.CancelledError:
+            if text:  # keep what the user already saw, marked as cut short
+                self.emit(MessageCompleted(message_id=message_id, text="".join(text), finish_reason="cancelled"))
+            raise
+        raise LLMError.make(ErrorKind.STREAM, "the model stream ended without a message")

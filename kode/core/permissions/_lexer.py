@@ -1,0 +1,585 @@
+"""Character-level shell scanning for the places where bashlex is wrong or does not look.
+
+bashlex parses the structure of a command line well, but it rejects quoted here-document
+delimiters (`cat <<'EOF'`) and arithmetic (`$((1 + 2))`), fails on `$(a || b)`, keeps only the
+first line of a multi-line `$( )`, removes adjacent quotes wrongly (`'r''m'` stays `r''m`),
+mangles ANSI-C strings (`$'\\x72m'`) and never looks inside `${...}` or here-document bodies.
+So bashlex never sees any of that:
+
+- `prepare` replaces every outermost command substitution, process substitution, arithmetic
+  expansion and `${...}` that holds a substitution by a placeholder parameter, removes
+  here-document bodies (the operator becomes a `<<<` here-string placeholder), and returns the
+  command texts found in all of them, to be analysed on their own;
+- `word_parts` finds the placeholders and any substitutions in one word as written, honouring
+  its quotes, so the caller can check that every placeholder came back where bash expands it;
+- `extract_substitutions` finds `$( )` and backtick commands in expanded text that is not
+  parsed as commands (a here-document body, a `${...}` value, an arithmetic expression);
+- `unquote_word` performs quote removal on one raw word.
+
+Anything it cannot follow raises `ScanError`; callers then treat the command as unparseable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+PLACEHOLDER_MARK = "__kode_"
+PLACEHOLDER = re.compile(r"__kode_(heredoc|sub|arith|param)_(\d+)__")
+_EXPANSION_PLACEHOLDER = re.compile(r"\$__kode_(sub|arith|param)_(\d+)__")
+_INSERTED = re.compile(r"<<<__kode_heredoc_\d+__|\$__kode_(?:sub|arith|param)_\d+__")
+
+_METACHARS = frozenset(" \t\n;&|()<>")
+# What an arithmetic expression may contain, substitutions aside, for us to treat it as one;
+# anything else (quotes, `;`, newlines, backslashes) is left for bashlex to reject.
+_ARITHMETIC = re.compile(r"[\w\s+\-*/%<>=!&|^~?:,.()\[\]$#{}@]*\Z")
+
+
+class ScanError(ValueError):
+    """The text is not complete, balanced shell (or is too odd to follow safely)."""
+
+
+@dataclass(slots=True)
+class Prepared:
+    text: str
+    """The command with placeholders for substitutions and without here-document bodies."""
+    placeholders: set[str] = field(default_factory=set)
+    """Every placeholder put in, like `sub_0`, `heredoc_1` (kind and number)."""
+    inner: list[str] = field(default_factory=list)
+    """Command texts from inside the replaced substitutions and here-document bodies."""
+    originals: dict[str, str] = field(default_factory=dict)
+    """What each inserted placeholder text stands for, to show the command as written."""
+
+    def restore(self, value: str) -> str:
+        """`value` with placeholders put back as written (here-document bodies stay out)."""
+        if PLACEHOLDER_MARK not in value:
+            return value
+        return _INSERTED.sub(lambda m: self.originals.get(m.group(), m.group()), value)
+
+
+@dataclass(slots=True)
+class _Heredoc:
+    delimiter: str
+    strip_tabs: bool
+    quoted: bool
+    record: bool
+
+
+class Scanner:
+    """A recursive scanner over bash's lexical contexts: command text, quotes, `$( )`, `${ }`,
+    `$(( ))`, backticks and here-documents. It finds where each construct ends and, at the top
+    level (`record`), replaces the ones bashlex must not see."""
+
+    def __init__(self, text: str, *, record: bool = False) -> None:
+        self.t = text
+        self.n = len(text)
+        self.record = record
+        """True while scanning the top level of a command we are preparing for bashlex."""
+        self.edits: list[tuple[int, int, str]] = []
+        self.inner: list[str] = []
+        self.pending: list[_Heredoc] = []
+        self.counts: dict[str, int] = {}
+
+    # -- contexts -------------------------------------------------------------------------------
+
+    def command(self, i: int, closer: str | None) -> int:
+        """Scan command text from `i` up to `closer` (`)` or a backtick); return the index after it."""
+        t, n = self.t, self.n
+        while i < n:
+            c = t[i]
+            if closer is not None and c == closer:
+                return i + 1
+            if c == "\\":
+                i += 2
+            elif c == "'":
+                i = self.single(i + 1)
+            elif c == '"':
+                i = self.dquote(i + 1)
+            elif c == "`":
+                i = self.substitution(i, i + 1, "`")
+            elif c == "$":
+                i = self.dollar(i, in_dquote=False)
+            elif t.startswith(("<(", ">("), i):
+                i = self.substitution(i, i + 2, ")")
+            elif c == "(":
+                i = self.paren(i)
+            elif c == ")":
+                raise ScanError("unbalanced ')'")
+            elif c == "#" and (i == 0 or t[i - 1] in _METACHARS):
+                end = t.find("\n", i)
+                i = n if end == -1 else end
+            elif t.startswith("<<<", i):
+                i += 3
+            elif t.startswith("<<", i):
+                i = self.heredoc_operator(i)
+            elif c == "\n" and self.pending:
+                i = self.heredoc_bodies(i)
+            else:
+                i += 1
+        if closer is not None:
+            raise ScanError(f"unterminated {'$(' if closer == ')' else '`'}")
+        return i
+
+    def paren(self, i: int) -> int:
+        """`(` opens a subshell, or with `((` an arithmetic command (left for bashlex to refuse)."""
+        if self.t.startswith("((", i):
+            end = self.nested(self.arith, i + 2)
+            if end is not None:
+                return end
+        return self.command(i + 1, ")")
+
+    def single(self, i: int) -> int:
+        end = self.t.find("'", i)
+        if end == -1:
+            raise ScanError("unterminated single quote")
+        return end + 1
+
+    def ansi_c(self, i: int) -> int:
+        t, n = self.t, self.n
+        while i < n:
+            if t[i] == "\\":
+                i += 2
+            elif t[i] == "'":
+                return i + 1
+            else:
+                i += 1
+        raise ScanError("unterminated $'...'")
+
+    def dquote(self, i: int) -> int:
+        t, n = self.t, self.n
+        while i < n:
+            c = t[i]
+            if c == "\\":
+                i += 2
+            elif c == '"':
+                return i + 1
+            elif c == "`":
+                i = self.substitution(i, i + 1, "`")
+            elif c == "$":
+                i = self.dollar(i, in_dquote=True)
+            else:
+                i += 1
+        raise ScanError("unterminated double quote")
+
+    def dollar(self, i: int, *, in_dquote: bool) -> int:
+        t = self.t
+        if t.startswith("$((", i):
+            end = self.nested(self.arith, i + 3)
+            if end is not None:
+                self.arithmetic(i, end)
+                return end
+            return self.substitution(i, i + 2, ")")
+        if t.startswith("$(", i):
+            return self.substitution(i, i + 2, ")")
+        if t.startswith("${", i):
+            end = self.nested(self.param, i + 2, in_dquote=in_dquote)
+            self.parameter(i, end)
+            return end
+        if not in_dquote and t.startswith("$'", i):
+            return self.ansi_c(i + 2)
+        if not in_dquote and t.startswith('$"', i):
+            return self.dquote(i + 2)
+        return i + 1
+
+    def param(self, i: int, *, in_dquote: bool) -> int:
+        t, n = self.t, self.n
+        depth = 0
+        while i < n:
+            c = t[i]
+            if c == "\\":
+                i += 2
+            elif c == "'" and not in_dquote:
+                i = self.single(i + 1)
+            elif c == '"':
+                i = self.dquote(i + 1)
+            elif c == "`":
+                i = self.substitution(i, i + 1, "`")
+            elif c == "$":
+                i = self.dollar(i, in_dquote=in_dquote)
+            elif c == "{":
+                depth += 1
+                i += 1
+            elif c == "}":
+                if depth == 0:
+                    return i + 1
+                depth -= 1
+                i += 1
+            else:
+                i += 1
+        raise ScanError("unterminated ${")
+
+    def arith(self, i: int) -> int | None:
+        """Scan an arithmetic expression after `((`; return the index after `))`, or None when the
+        parentheses do not close as `))` (bash then reads `$((` as `$( (`)."""
+        t, n = self.t, self.n
+        depth = 0
+        while i < n:
+            c = t[i]
+            if c == "(":
+                depth += 1
+                i += 1
+            elif c == ")":
+                if depth == 0:
+                    return i + 2 if t.startswith("))", i) else None
+                depth -= 1
+                i += 1
+            elif c == "\\":
+                i += 2
+            elif c == "'":
+                i = self.single(i + 1)
+            elif c == '"':
+                i = self.dquote(i + 1)
+            elif c == "`":
+                i = self.substitution(i, i + 1, "`")
+            elif c == "$":
+                i = self.dollar(i, in_dquote=False)
+            else:
+                i += 1
+        raise ScanError("unterminated $((")
+
+    def nested(self, scan, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run `scan` with recording off: what it passes over is replaced as a whole, if at all."""
+        record, self.record = self.record, False
+        try:
+            return scan(*args, **kwargs)
+        finally:
+            self.record = record
+
+    # -- replacements ---------------------------------------------------------------------------
+
+    def placeholder(self, kind: str, start: int, end: int, prefix: str = "$") -> None:
+        number = self.counts.get(kind, 0)
+        self.counts[kind] = number + 1
+        self.edits.append((start, end, f"{prefix}__kode_{kind}_{number}__"))
+
+    def substitution(self, start: int, body: int, closer: str) -> int:
+        """`$( )`, backticks, `<( )` or `>( )` from `start`; the command text begins at `body`."""
+        end = self.nested(self.command, body, closer)
+        if self.record:
+            text = self.t[body : end - 1]
+            self.inner.append(_unescape_backticks(text, False) if closer == "`" else text)
+            self.placeholder("sub", start, end)
+        return end
+
+    def arithmetic(self, start: int, end: int) -> None:
+        if not self.record:
+            return
+        expression = self.t[start + 3 : end - 2]
+        if not _ARITHMETIC.match(_without_substitutions(expression)):
+            return  # left in place: bashlex rejects it and the caller falls back
+        self.inner.extend(extract_substitutions(expression))
+        self.placeholder("arith", start, end)
+
+    def parameter(self, start: int, end: int) -> None:
+        body = self.t[start + 2 : end - 1]
+        if self.record and ("$(" in body or "`" in body or "$[" in body):
+            self.inner.extend(extract_substitutions(body))
+            self.placeholder("param", start, end)
+
+    def heredoc_operator(self, i: int) -> int:
+        t, n = self.t, self.n
+        j = i + 2
+        strip_tabs = t.startswith("-", j)
+        if strip_tabs:
+            j += 1
+        while j < n and t[j] in " \t":
+            j += 1
+        start = j
+        while j < n and t[j] not in _METACHARS:
+            if t[j] == "\\":
+                j += 2
+            elif t[j] == "'":
+                j = self.single(j + 1)
+            elif t[j] == '"':
+                j = self.nested(self.dquote, j + 1)
+            else:
+                j += 1
+        raw = t[start:j]
+        if not raw:
+            raise ScanError("here-document without a delimiter")
+        if "$" in raw or "`" in raw:
+            raise ScanError("here-document delimiter with an expansion")
+        quoted = any(q in raw for q in "'\"\\")
+        delimiter = unquote_word(raw)[0] if quoted else raw
+        self.pending.append(_Heredoc(delimiter, strip_tabs, quoted, self.record))
+        if self.record:
+            self.placeholder("heredoc", i, j, prefix="<<<")
+        return j
+
+    def heredoc_bodies(self, newline: int) -> int:
+        """Read the pending here-document bodies after `newline`; return the index after them."""
+        t, n = self.t, self.n
+        pos = newline + 1
+        for doc in self.pending:
+            body_start = pos
+            while True:
+                if pos >= n:
+                    raise ScanError(f"here-document not terminated by {doc.delimiter!r}")
+                eol = t.find("\n", pos)
+                line_end = n if eol == -1 else eol
+                line = t[pos:line_end]
+                pos = min(line_end + 1, n)
+                if (line.lstrip("\t") if doc.strip_tabs else line) == doc.delimiter:
+                    break
+                # bash joins `\`+newline in unquoted bodies, so a line it joins is not a
+                # delimiter line; ending early here only turns body text into commands.
+            if doc.record and not doc.quoted:
+                self.inner.extend(extract_substitutions(t[body_start:pos]))
+        if any(doc.record for doc in self.pending):
+            self.edits.append((newline + 1, pos, ""))
+        self.pending.clear()
+        return pos
+
+
+def prepare(command: str) -> Prepared:
+    """Replace what bashlex must not see (see the module docstring) in `command`."""
+    if PLACEHOLDER_MARK in command:
+        raise ScanError("command contains kode's placeholder marker")
+    scanner = Scanner(command, record=True)
+    scanner.command(0, None)
+    if scanner.pending:
+        raise ScanError("here-document without a body")
+    pieces: list[str] = []
+    originals: dict[str, str] = {}
+    last = 0
+    for start, end, replacement in sorted(scanner.edits):
+        if start < last:
+            raise ScanError("overlapping replacements")
+        pieces += [command[last:start], replacement]
+        if replacement:
+            originals[replacement] = command[start:end]
+        last = end
+    pieces.append(command[last:])
+    placeholders = {f"{kind}_{i}" for kind, count in scanner.counts.items() for i in range(count)}
+    return Prepared("".join(pieces), placeholders, scanner.inner, originals)
+
+
+def extract_substitutions(text: str) -> list[str]:
+    """The outermost `$( )` and backtick commands of an expanded, non-command text.
+
+    Quotes are deliberately not honoured here (they are literal in here-document bodies, and in
+    `${x:-'...'}` bash's rules differ inside and outside double quotes), so this may find a
+    substitution that does not run but never misses one that does.
+    """
+    scanner = Scanner(text)
+    found: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+        elif c == "`":
+            end = scanner.command(i + 1, "`")
+            found.append(_unescape_backticks(text[i + 1 : end - 1], False))
+            i = end
+        elif text.startswith("$((", i) and (end := scanner.arith(i + 3)) is not None:
+            found.extend(extract_substitutions(text[i + 3 : end - 2]))
+            i = end
+        elif text.startswith("$(", i):
+            end = scanner.command(i + 2, ")")
+            found.append(text[i + 2 : end - 1])
+            i = end
+        else:
+            i += 1
+    return found
+
+
+def _without_substitutions(expression: str) -> str:
+    scanner = Scanner(expression)
+    pieces: list[str] = []
+    i = last = 0
+    while i < len(expression):
+        if expression.startswith("$(", i) and not expression.startswith("$((", i):
+            end = scanner.command(i + 2, ")")
+        elif expression[i] == "`":
+            end = scanner.command(i + 1, "`")
+        else:
+            i += 1
+            continue
+        pieces.append(expression[last:i])
+        i = last = end
+    pieces.append(expression[last:])
+    return "".join(pieces)
+
+
+@dataclass(slots=True)
+class WordParts:
+    """What a word runs when it is expanded."""
+
+    placeholders: list[str] = field(default_factory=list)
+    """Placeholders (`sub_0`, ...) the word expands."""
+    substitutions: list[str] = field(default_factory=list)
+    """Command texts of `$( )`, backticks and process substitutions that `prepare` left in
+    place (it should leave none; this is the second line of defence)."""
+
+
+def word_parts(raw: str) -> WordParts:
+    """Find the placeholders and substitutions one word expands, honouring its quotes."""
+    scanner = Scanner(raw)
+    parts = WordParts()
+    i, n = 0, len(raw)
+    in_dquote = False
+    while i < n:
+        c = raw[i]
+        if c == "\\":
+            i += 2
+        elif c == '"':
+            in_dquote = not in_dquote
+            i += 1
+        elif c == "'" and not in_dquote:
+            i = scanner.single(i + 1)
+        elif raw.startswith("$'", i) and not in_dquote:
+            i = scanner.ansi_c(i + 2)
+        elif (match := _EXPANSION_PLACEHOLDER.match(raw, i)) is not None:
+            parts.placeholders.append(f"{match.group(1)}_{match.group(2)}")
+            i = match.end()
+        elif c == "`":
+            end = scanner.command(i + 1, "`")
+            parts.substitutions.append(_unescape_backticks(raw[i + 1 : end - 1], in_dquote))
+            i = end
+        elif raw.startswith("$((", i) and (end := scanner.arith(i + 3)) is not None:
+            parts.substitutions.extend(extract_substitutions(raw[i + 3 : end - 2]))
+            i = end
+        elif raw.startswith("$(", i) or (raw.startswith(("<(", ">("), i) and not in_dquote):
+            end = scanner.command(i + 2, ")")
+            parts.substitutions.append(raw[i + 2 : end - 1])
+            i = end
+        elif raw.startswith("${", i):
+            end = scanner.param(i + 2, in_dquote=in_dquote)
+            parts.substitutions.extend(extract_substitutions(raw[i + 2 : end - 1]))
+            i = end
+        else:
+            i += 1
+    if in_dquote:
+        raise ScanError("unterminated double quote")
+    return parts
+
+
+def _unescape_backticks(body: str, in_dquote: bool) -> str:
+    """Inside backticks a backslash only quotes `$`, backtick and backslash (and `"` when the
+    backticks are inside double quotes)."""
+    return re.sub(r'\\([$`\\"])' if in_dquote else r"\\([$`\\])", r"\1", body)
+
+
+# -- quote removal ------------------------------------------------------------------------------
+
+_SIMPLE_ESCAPES = {
+    "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+    "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
+}  # fmt: skip
+
+
+def decode_ansi_c(body: str) -> str:
+    """Decode the inside of a `$'...'` string as bash does."""
+    out: list[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        c = body[i]
+        if c != "\\" or i + 1 >= n:
+            out.append(c)
+            i += 1
+            continue
+        e = body[i + 1]
+        i += 2
+        if e in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[e])
+        elif e in "01234567":
+            digits = re.match(r"[0-7]{0,2}", body[i:])
+            assert digits is not None
+            out.append(chr(int(e + digits.group(), 8) & 0xFF))
+            i += len(digits.group())
+        elif e in "xuU":
+            size = {"x": 2, "u": 4, "U": 8}[e]
+            digits = re.match(rf"[0-9a-fA-F]{{1,{size}}}", body[i:])
+            if digits is None:
+                out.append("\\" + e)
+            else:
+                code = int(digits.group(), 16)
+                out.append(chr(code) if code <= 0x10FFFF else "\ufffd")
+                i += len(digits.group())
+        elif e == "c" and i < n:
+            out.append(chr(ord(body[i]) & 0x1F))
+            i += 1
+        else:
+            out.append("\\" + e)
+    return "".join(out)
+
+
+def unquote_word(raw: str) -> tuple[str, bool]:
+    """Quote removal for one word as written; returns (value, has_expansion).
+
+    Expansions (`$x`, `${x}`, `$(...)`, backticks, `$((...))`) are kept as written, and
+    `has_expansion` says whether the word contained one outside single quotes.
+    """
+    out: list[str] = []
+    expansion = False
+    scanner = Scanner(raw)
+    i, n = 0, len(raw)
+    while i < n:
+        c = raw[i]
+        if c == "\\":
+            if raw.startswith("\\\n", i):
+                i += 2
+                continue
+            out.append(raw[i + 1 : i + 2] or "\\")  # a trailing backslash stays literal
+            i += 2
+        elif c == "'":
+            end = scanner.single(i + 1)
+            out.append(raw[i + 1 : end - 1])
+            i = end
+        elif raw.startswith("$'", i):
+            end = scanner.ansi_c(i + 2)
+            out.append(decode_ansi_c(raw[i + 2 : end - 1]))
+            i = end
+        elif c == '"' or raw.startswith('$"', i):
+            i += 1 if c == '"' else 2
+            i, has = _unquote_dquote(raw, i, scanner, out)
+            expansion = expansion or has
+        elif c == "$" or c == "`":
+            end = _expansion_end(raw, i, scanner)
+            out.append(raw[i:end])
+            expansion = expansion or end > i + 1
+            i = end
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out), expansion
+
+
+def _unquote_dquote(raw: str, i: int, scanner: Scanner, out: list[str]) -> tuple[int, bool]:
+    expansion = False
+    n = len(raw)
+    while i < n:
+        c = raw[i]
+        if c == '"':
+            return i + 1, expansion
+        if c == "\\" and i + 1 < n and raw[i + 1] in '$`"\\\n':
+            if raw[i + 1] != "\n":
+                out.append(raw[i + 1])
+            i += 2
+        elif c == "$" or c == "`":
+            end = _expansion_end(raw, i, scanner)
+            out.append(raw[i:end])
+            expansion = expansion or end > i + 1
+            i = end
+        else:
+            out.append(c)
+            i += 1
+    raise ScanError("unterminated double quote")
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-]")
+
+
+def _expansion_end(raw: str, i: int, scanner: Scanner) -> int:
+    """End of the expansion starting at raw[i] (`$...` or a backtick); i + 1 for a literal `$`."""
+    if raw[i] == "`":
+        return scanner.command(i + 1, "`")
+    if raw.startswith("$((", i) and (end := scanner.arith(i + 3)) is not None:
+        return end
+    if raw.startswith("$(", i):
+        return scanner.command(i + 2, ")")
+    if raw.startswith("${", i):
+        return scanner.param(i + 2, in_dquote=True)
+    match = _NAME.match(raw, i + 1)
+    return match.end() if match else i + 1

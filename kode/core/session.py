@@ -1,0 +1,161 @@
+"""A Session: one event log, driven by ops, running at most one turn at a time.
+
+Frontends never call the agent loop. They `submit` ops and read `events(since)`; everything the
+session does is an event appended to its log. The message history the model sees is a
+projection of that log (see `Transcript`), so there is one source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from kode import __version__
+from kode.core.agent import Agent, AgentSettings
+from kode.core.approvals import ApprovalBroker
+from kode.core.event_log import EventLog
+from kode.core.permissions import PermissionMode, PermissionPolicy
+from kode.llm.types import ModelPort
+from kode.protocol import ops
+from kode.protocol.common import AgentState, ErrorInfo, ErrorKind, new_id
+from kode.protocol.events import (
+    AgentStateChanged,
+    ErrorEvent,
+    Event,
+    SessionStarted,
+    SettingsChanged,
+    TurnFinished,
+    UserMessage,
+)
+from kode.protocol.ops import Op
+from kode.runtime.environment import Environment
+from kode.tools.base import ToolRegistry
+
+
+class SessionBusy(Exception):
+    """A turn is already running; the session takes one message at a time."""
+
+
+@dataclass(slots=True)
+class SessionOptions:
+    interactive: bool = True
+    """False for `kode ask`: anything that needs approval is denied, and the model is told why."""
+    approval_timeout: float | None = None
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        settings: AgentSettings,
+        model: ModelPort,
+        tools: ToolRegistry,
+        env: Environment,
+        policy: PermissionPolicy,
+        options: SessionOptions | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        self.id = session_id or new_id("ses")
+        self.options = options or SessionOptions()
+        self.log = EventLog(self.id)
+        self.policy = policy
+        self.approvals = ApprovalBroker(
+            self.emit, interactive=self.options.interactive, timeout=self.options.approval_timeout
+        )
+        self.agent = Agent(
+            settings=settings,
+            model=model,
+            tools=tools,
+            env=env,
+            policy=policy,
+            approvals=self.approvals,
+            emit=self.emit,
+        )
+        self._turn: asyncio.Task[TurnFinished] | None = None
+        self._started = False
+
+    # -- the log -------------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> Event:
+        stamped = self.log.append(event)
+        self.agent.transcript.apply(stamped)
+        return stamped
+
+    def events(self, since: int = 0) -> AsyncIterator[Event]:
+        return self.log.events(since)
+
+    def start(self) -> None:
+        """Emit the session header once (idempotent)."""
+        if self._started:
+            return
+        self._started = True
+        self.emit(
+            SessionStarted(
+                cwd=self.agent.env.root,
+                model=self.agent.settings.model,
+                permission_mode=self.policy.mode.value,
+                kode_version=__version__,
+            )
+        )
+        self.emit(AgentStateChanged(state=AgentState.IDLE))
+
+    @property
+    def busy(self) -> bool:
+        return self._turn is not None and not self._turn.done()
+
+    # -- ops -----------------------------------------------------------------------------------
+
+    async def submit(self, op: Op) -> None:
+        self.start()
+        match op:
+            case ops.SubmitMessage(text=text):
+                self._begin_turn(text)
+            case ops.Cancel():
+                await self.cancel()
+            case ops.AnswerApproval(request_id=request_id, decision=decision, reason=reason):
+                self.approvals.answer(request_id, decision, reason)
+            case ops.SetModel(model=model):
+                self.agent.settings.model = model
+                self._settings_changed()
+            case ops.SetPermissionMode(mode=mode):
+                self.policy.mode = PermissionMode(mode)
+                self._settings_changed()
+            case ops.Shutdown():
+                await self.close()
+
+    def _begin_turn(self, text: str) -> None:
+        if self.busy:
+            self.emit(
+                ErrorEvent(
+                    error=ErrorInfo(
+                        kind=ErrorKind.BAD_REQUEST,
+                        message="session is busy: a turn is already running",
+                        hint="Wait for it to finish or cancel it.",
+                    )
+                )
+            )
+            raise SessionBusy("session is busy: a turn is already running")
+        self.emit(UserMessage(message_id=new_id("msg"), text=text))
+        self._turn = asyncio.get_running_loop().create_task(self.agent.run_turn(), name=f"turn {self.id}")
+
+    def _settings_changed(self) -> None:
+        self.emit(SettingsChanged(model=self.agent.settings.model, permission_mode=self.policy.mode.value))
+
+    async def cancel(self) -> None:
+        """Cancel the running turn and wait until it has recorded itself as cancelled."""
+        turn = self._turn
+        if turn is None or turn.done():
+            return
+        turn.cancel()
+        await asyncio.wait({turn})
+
+    async def wait_idle(self) -> TurnFinished | None:
+        if self._turn is None:
+            return None
+        return await asyncio.shield(self._turn)
+
+    async def close(self) -> None:
+        await self.cancel()
+        if not self.log.closed:
+            self.log.close()

@@ -1,0 +1,249 @@
+"""Events: everything that happens in a session, as plain data.
+
+Every event carries `session_id`, `agent_id` (the root agent or a sub-agent), `parent_id` (the
+spawning agent, for sub-agents), a per-session monotonically increasing `seq` and a `time`.
+Durable events are persisted and replayed; live-only events (token and output deltas) are folded
+into the durable event that completes them. Tool activity is Begin/Delta/End keyed by `call_id`,
+assistant text by `message_id`, so a client can update widgets in place, never by arrival order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from kode.protocol.common import (
+    ROOT_AGENT,
+    AgentState,
+    ApprovalDecision,
+    ErrorInfo,
+    Model,
+    PermissionModeName,
+    ToolCallInfo,
+    TurnStatus,
+    Usage,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EventBase(Model):
+    durable: ClassVar[bool] = True
+    """False for deltas: streamed live, never stored, folded into a later durable event."""
+
+    type: str
+    """Overridden by each event with its Literal; declared here so it serialises first."""
+    session_id: str = ""
+    agent_id: str = ROOT_AGENT
+    parent_id: str | None = None
+    seq: int = 0
+    time: datetime = Field(default_factory=_now)
+
+
+class SessionStarted(EventBase):
+    type: Literal["session_started"] = "session_started"
+    cwd: str
+    model: str
+    permission_mode: PermissionModeName
+    kode_version: str
+
+
+class UserMessage(EventBase):
+    type: Literal["user_message"] = "user_message"
+    message_id: str
+    text: str
+
+
+class TurnStarted(EventBase):
+    type: Literal["turn_started"] = "turn_started"
+    turn_id: str
+    model: str
+
+
+class TextDelta(EventBase):
+    durable: ClassVar[bool] = False
+    type: Literal["text_delta"] = "text_delta"
+    message_id: str
+    text: str
+
+
+class ThinkingDelta(EventBase):
+    durable: ClassVar[bool] = False
+    type: Literal["thinking_delta"] = "thinking_delta"
+    message_id: str
+    text: str
+
+
+class MessageCompleted(EventBase):
+    """An assistant message as the model finished it: the folded deltas plus its tool calls."""
+
+    type: Literal["message_completed"] = "message_completed"
+    message_id: str
+    text: str
+    thinking: str = ""
+    tool_calls: list[ToolCallInfo] = Field(default_factory=list)
+    finish_reason: str | None = None
+    model: str = ""
+    usage: Usage = Field(default_factory=Usage)
+
+
+class ToolCallRequested(EventBase):
+    type: Literal["tool_call_requested"] = "tool_call_requested"
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    summary: str = ""
+
+
+class ToolCallStarted(EventBase):
+    type: Literal["tool_call_started"] = "tool_call_started"
+    call_id: str
+    name: str
+
+
+class ToolCallOutput(EventBase):
+    durable: ClassVar[bool] = False
+    type: Literal["tool_call_output"] = "tool_call_output"
+    call_id: str
+    chunk: str
+
+
+class ToolCallFinished(EventBase):
+    type: Literal["tool_call_finished"] = "tool_call_finished"
+    call_id: str
+    name: str
+    status: Literal["ok", "error", "denied", "cancelled"]
+    output: str
+    """Exactly what the model is shown as the tool's result."""
+    display: dict[str, Any] | None = None
+    duration: float = 0.0
+
+
+class ApprovalRequested(EventBase):
+    type: Literal["approval_requested"] = "approval_requested"
+    request_id: str
+    call_id: str
+    tool_name: str
+    kind: str
+    summary: str
+    details: str = ""
+    """Exactly what would run or change: the command, or the diff of an edit."""
+    suggested_rule: str = ""
+    """The rule "allow for this session" would add."""
+
+
+class ApprovalResolved(EventBase):
+    type: Literal["approval_resolved"] = "approval_resolved"
+    request_id: str
+    call_id: str
+    decision: ApprovalDecision
+    reason: str = ""
+    by: str = "user"
+    """Who answered: "user", "policy" (non-interactive), "cancel", "timeout"."""
+
+
+class AgentStateChanged(EventBase):
+    type: Literal["agent_state"] = "agent_state"
+    state: AgentState
+    detail: str = ""
+
+
+class TurnFinished(EventBase):
+    type: Literal["turn_finished"] = "turn_finished"
+    turn_id: str
+    status: TurnStatus
+    duration: float
+    usage: Usage = Field(default_factory=Usage)
+    model_calls: int = 0
+    result: str = ""
+    """The final assistant text of the turn (what `kode ask` prints)."""
+    error: ErrorInfo | None = None
+
+
+class Retrying(EventBase):
+    """A model call failed in a retryable way; kode waits `delay` seconds and tries again.
+
+    Text streamed for `discarded_message_id` is void: clients drop it.
+    """
+
+    type: Literal["retrying"] = "retrying"
+    attempt: int
+    max_attempts: int
+    delay: float
+    error: ErrorInfo
+    discarded_message_id: str | None = None
+
+
+class ErrorEvent(EventBase):
+    type: Literal["error"] = "error"
+    error: ErrorInfo
+
+
+class Warning(EventBase):  # noqa: A001 - the protocol's name for it
+    type: Literal["warning"] = "warning"
+    code: str
+    message: str
+
+
+class SettingsChanged(EventBase):
+    type: Literal["settings_changed"] = "settings_changed"
+    model: str
+    permission_mode: PermissionModeName
+
+
+class SubagentSpawned(EventBase):
+    """Emitted under the parent's agent_id; `child_id` is the new agent."""
+
+    type: Literal["subagent_spawned"] = "subagent_spawned"
+    child_id: str
+    agent_type: str
+    goal: str
+
+
+class SubagentFinished(EventBase):
+    type: Literal["subagent_finished"] = "subagent_finished"
+    child_id: str
+    status: TurnStatus
+    result: str = ""
+    usage: Usage = Field(default_factory=Usage)
+
+
+class Lagged(EventBase):
+    """Sent to a subscriber that fell behind its bounded queue: `missed` live events were dropped.
+
+    Durable events are never dropped; a client can re-read them with `events(since=seq)`.
+    """
+
+    durable: ClassVar[bool] = False
+    type: Literal["lagged"] = "lagged"
+    missed: int
+
+
+Event = Annotated[
+    SessionStarted
+    | UserMessage
+    | TurnStarted
+    | TextDelta
+    | ThinkingDelta
+    | MessageCompleted
+    | ToolCallRequested
+    | ToolCallStarted
+    | ToolCallOutput
+    | ToolCallFinished
+    | ApprovalRequested
+    | ApprovalResolved
+    | AgentStateChanged
+    | TurnFinished
+    | Retrying
+    | ErrorEvent
+    | Warning
+    | SettingsChanged
+    | SubagentSpawned
+    | SubagentFinished
+    | Lagged,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,69 @@
+"""Plain-text output for `kode ask`: the answer streams to stdout as it arrives.
+
+stdout carries only the assistant's text, so `kode ask … > answer.md` captures just the answer.
+Tool activity goes to stderr when a person is watching it (a TTY); errors and retries always do.
+Model and tool text is made inert before it reaches a terminal (no escape sequences).
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from kode.llm.errors import describe
+from kode.protocol.events import (
+    ErrorEvent,
+    Event,
+    Retrying,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallRequested,
+    TurnFinished,
+    Warning,
+)
+from kode.render.sanitize import inert
+
+
+class TextRenderer:
+    def __init__(self, out: TextIO, err: TextIO, *, show_tools: bool | None = None) -> None:
+        self.out = out
+        self.err = err
+        self.show_tools = err.isatty() if show_tools is None else show_tools
+        self._at_line_start = True
+        self._streamed: set[str] = set()
+
+    def _write(self, text: str) -> None:
+        if not text:
+            return
+        self.out.write(inert(text))
+        self.out.flush()
+        self._at_line_start = text.endswith("\n")
+
+    def _note(self, line: str) -> None:
+        if not self._at_line_start:
+            self._write("\n")
+        self.err.write(inert(line) + "\n")
+        self.err.flush()
+
+    def event(self, event: Event) -> None:
+        if event.agent_id != "root":
+            return
+        match event:
+            case TextDelta(text=text, message_id=message_id):
+                self._streamed.add(message_id)
+                self._write(text)
+            case Retrying(error=error, delay=delay, attempt=attempt, max_attempts=maximum):
+                self._note(f"kode: {describe(error)}; retrying in {delay:.1f}s ({attempt}/{maximum})")
+            case ErrorEvent(error=error):
+                self._note(f"kode: error: {describe(error)}")
+            case Warning(message=message):
+                self._note(f"kode: warning: {message}")
+            case ToolCallRequested(name=name, summary=summary) if self.show_tools:
+                self._note(f"● {name} {summary}".rstrip())
+            case ToolCallFinished(status=status, output=output) if self.show_tools and status != "ok":
+                self._note(f"  ↳ {status}: {output.splitlines()[0] if output else ''}")
+            case _:
+                pass
+
+    def finish(self, finished: TurnFinished | None, *, session_id: str) -> None:
+        if not self._at_line_start:
+            self._write("\n")

@@ -1,0 +1,41 @@
+"""Regenerate the reference docs that are derived from code.
+
+    python scripts/generate_docs.py          # write them
+    python scripts/generate_docs.py --check  # exit 1 if any is stale (CI runs this via tests)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def generated() -> dict[Path, str]:
+    from kode.config.show import schema_markdown
+    from kode.protocol.codec import protocol_schema
+
+    return {
+        ROOT / "docs" / "protocol.schema.json": json.dumps(protocol_schema(), indent=2, sort_keys=True) + "\n",
+        ROOT / "docs" / "configuration-reference.md": schema_markdown(),
+    }
+
+
+def main(argv: list[str]) -> int:
+    stale = []
+    for path, text in generated().items():
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(path)
+        if "--check" not in argv:
+            path.write_text(text)
+    if "--check" in argv and stale:
+        print("stale: " + ", ".join(str(p.relative_to(ROOT)) for p in stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,67 @@
+"""The event log: seq numbering, replay since N, live following, deltas folded, lag reported."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kode.core.event_log import EventLog
+from kode.protocol import events as ev
+
+
+async def collect(log: EventLog, since: int = 0) -> list[ev.EventBase]:
+    return [e async for e in log.events(since, follow=False)]
+
+
+async def test_seq_is_monotonic_and_stamped() -> None:
+    log = EventLog("ses_x")
+    a = log.append(ev.UserMessage(message_id="m", text="hi"))
+    b = log.append(ev.TextDelta(message_id="m2", text="x"))
+    assert (a.seq, b.seq) == (1, 2)
+    assert a.session_id == b.session_id == "ses_x"
+
+
+async def test_replay_since_and_completed_deltas_folded() -> None:
+    log = EventLog("s")
+    log.append(ev.UserMessage(message_id="u", text="hi"))  # 1
+    log.append(ev.TextDelta(message_id="m", text="a"))  # 2
+    log.append(ev.TextDelta(message_id="m", text="b"))  # 3
+    log.append(ev.MessageCompleted(message_id="m", text="ab"))  # 4
+    log.append(ev.TextDelta(message_id="n", text="c"))  # 5, message n still streaming
+    seen = await collect(log)
+    assert [e.seq for e in seen] == [1, 4, 5], "deltas of a completed message are folded into it"
+    assert [e.seq for e in await collect(log, since=4)] == [5]
+    assert await collect(log, since=5) == []
+
+
+async def test_follow_gets_new_events_and_ends_on_close() -> None:
+    log = EventLog("s")
+    received: list[int] = []
+
+    async def reader() -> None:
+        async for event in log.events(0):
+            received.append(event.seq)
+
+    task = asyncio.create_task(reader())
+    await asyncio.sleep(0)
+    for i in range(5):
+        log.append(ev.Warning(code="x", message=str(i)))
+        await asyncio.sleep(0)
+    log.close()
+    await asyncio.wait_for(task, 1)
+    assert received == [1, 2, 3, 4, 5]
+
+
+async def test_lagging_follower_is_told_and_loses_no_durable_event() -> None:
+    log = EventLog("s", live_capacity=4)
+    log.append(ev.Warning(code="start", message=""))
+    stream = log.events(0)
+    first = await anext(stream)
+    assert first.seq == 1
+    for i in range(10):
+        log.append(ev.TextDelta(message_id="m", text=str(i)))
+    log.append(ev.Warning(code="durable", message=""))
+    log.close()
+    rest = [e async for e in stream]
+    lagged = [e for e in rest if isinstance(e, ev.Lagged)]
+    assert lagged and lagged[0].missed == 6
+    assert [e.seq for e in rest if not isinstance(e, ev.Lagged)] == [8, 9, 10, 11, 12]
