@@ -13,6 +13,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def cli_reference() -> str:
+    """Every command's `--help`, exactly as `kode` prints it."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from kode.cli.app import app
+
+    os.environ["COLUMNS"] = "100"
+    runner = CliRunner()
+    parts = ["# CLI reference", "", "Generated from `kode --help` by `scripts/generate_docs.py`; do not edit.", ""]
+    for command in ([], ["ask"], ["config"], ["config", "show"]):
+        result = runner.invoke(app, [*command, "--help"], prog_name="kode", env={"COLUMNS": "100", "NO_COLOR": "1"})
+        title = " ".join(["kode", *command])
+        parts += [f"## `{title}`", "", "```text", result.output.rstrip(), "```", ""]
+    return "\n".join(parts)
+
+
 def generated() -> dict[Path, str]:
     from kode.config.show import schema_markdown
     from kode.protocol.codec import protocol_schema
@@ -20,6 +38,7 @@ def generated() -> dict[Path, str]:
     return {
         ROOT / "docs" / "protocol.schema.json": json.dumps(protocol_schema(), indent=2, sort_keys=True) + "\n",
         ROOT / "docs" / "configuration-reference.md": schema_markdown(),
+        ROOT / "docs" / "cli-reference.md": cli_reference(),
     }
 
 

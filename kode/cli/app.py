@@ -63,25 +63,25 @@ def main(
 @app.command()
 def ask(
     prompt: Annotated[
-        list[str] | None, typer.Argument(help="The prompt. Standard input, when piped, is appended to it.")
+        list[str] | None, typer.Argument(metavar="PROMPT", help="The prompt. Standard input, when piped, is appended to it.", show_default=False)
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="litellm model string, e.g. openai/gpt-4o.")] = None,
-    api_base: Annotated[str | None, typer.Option(help="Provider base URL (OpenAI-compatible servers, proxies).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="litellm model string, e.g. openai/gpt-4o.")] = None,
+    api_base: Annotated[str | None, typer.Option(metavar="URL", help="Provider base URL (OpenAI-compatible servers, proxies).")] = None,
     api_key: Annotated[
-        str | None, typer.Option(help="API key (prefer the provider's env var: flags show up in `ps`).")
+        str | None, typer.Option(metavar="KEY", help="API key (prefer the provider's env var: flags show up in `ps`).")
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--output-format", "-o", help="text streams the answer; json prints one result object; stream-json prints one event per line.")
     ] = OutputFormat.text,
-    max_turns: Annotated[int | None, typer.Option(min=1, help="Model calls allowed before the turn stops.")] = None,
+    max_turns: Annotated[int | None, typer.Option(min=1, metavar="N", help="Model calls allowed before the turn stops.")] = None,
     permission_mode: Annotated[Mode | None, typer.Option(help="default: ask before edits and shell (denied here, as nobody can answer); accept-edits; plan: read-only; bypass.")] = None,
     allow: Annotated[
-        list[str] | None, typer.Option(help="Allow rule, repeatable: 'bash(git status*)', 'edit(src/**)'.")
+        list[str] | None, typer.Option(metavar="RULE", help="Allow rule, repeatable: 'bash(git status*)', 'edit(src/**)'.")
     ] = None,
-    deny: Annotated[list[str] | None, typer.Option(help="Deny rule, repeatable; deny wins over allow.")] = None,
-    cwd: Annotated[Path | None, typer.Option(help="Workspace directory (default: the current one).")] = None,
-    system: Annotated[str | None, typer.Option(help="Replace kode's system prompt.")] = None,
-    append_system: Annotated[str | None, typer.Option(help="Append to the system prompt.")] = None,
+    deny: Annotated[list[str] | None, typer.Option(metavar="RULE", help="Deny rule, repeatable; deny wins over allow.")] = None,
+    cwd: Annotated[Path | None, typer.Option(metavar="DIR", help="Workspace directory (default: the current one).")] = None,
+    system: Annotated[str | None, typer.Option(metavar="TEXT", help="Replace kode's system prompt.")] = None,
+    append_system: Annotated[str | None, typer.Option(metavar="TEXT", help="Append to the system prompt.")] = None,
 ) -> None:
     """Answer one prompt and exit: for scripts and pipes.
 
@@ -112,7 +112,7 @@ def ask(
 @config_app.command("show")
 def config_show(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON: {key: {value, source}}.")] = False,
-    cwd: Annotated[Path | None, typer.Option(help="Directory whose project config applies.")] = None,
+    cwd: Annotated[Path | None, typer.Option(metavar="DIR", help="Directory whose project config applies.")] = None,
 ) -> None:
     """Print every effective setting and where its value came from."""
     from kode.cli.config_cmd import show

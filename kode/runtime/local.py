@@ -184,7 +184,7 @@ class LocalEnvironment:
             os.makedirs(parent, exist_ok=True)
             # Re-check after creating directories: a parent may have been swapped for a symlink.
             if not is_within(self._root, os.path.realpath(parent)):
-                raise WorkspaceEscape(f"access denied: the directory of {shown!r} left the workspace")
+                raise WorkspaceEscape(f"Access denied: the directory of {shown!r} left the workspace")
             try:
                 st = os.stat(real)
             except FileNotFoundError:
@@ -335,7 +335,7 @@ class LocalEnvironment:
                 fd, cwd_file = tempfile.mkstemp(prefix="kode-cwd-")
                 os.close(fd)
                 # An EXIT trap runs on normal completion and on `exit N`, keeping the exit status.
-                script = f"trap 'pwd -P > {cwd_file}' EXIT\n{command}"
+                script = f"trap 'pwd -P >| {cwd_file}' EXIT\n{command}"
             argv = [shutil.which("bash") or "/bin/bash", "-c", script]
         else:
             argv = list(command)
@@ -376,11 +376,16 @@ class LocalEnvironment:
         finally:
             os.close(write_fd)
 
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=2**20)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
-        )
+        pipe = os.fdopen(read_fd, "rb", buffering=0)
+        try:
+            reader = asyncio.StreamReader(limit=2**20)
+            transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), pipe
+            )
+        except BaseException:
+            pipe.close()
+            await _kill_group(proc, 0)
+            raise
         cap = OutputCap(output_limit)
         pump = _Pump(reader, cap, on_output)
         read_task = asyncio.create_task(pump.run())

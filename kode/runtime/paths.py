@@ -32,12 +32,12 @@ def check_path_syntax(path: str) -> str:
     if not isinstance(path, str):
         path = os.fspath(path)
     if path == "" or path.strip() == "":
-        raise WorkspaceEscape("empty path; give a path relative to the workspace root, e.g. 'src/main.py' or '.'")
+        raise WorkspaceEscape("Empty path; give a path relative to the workspace root, e.g. 'src/main.py' or '.'")
     if "\x00" in path:
-        raise WorkspaceEscape(f"path {path!r} contains a NUL byte; refusing it")
+        raise WorkspaceEscape(f"Path {path!r} contains a NUL byte, so it cannot name a file in the workspace")
     if path.startswith("~"):
         raise WorkspaceEscape(
-            f"path {path!r} refers to a home directory (~), which is outside the workspace; "
+            f"Path {path!r} refers to a home directory (~), which is outside the workspace; "
             "use a path relative to the workspace root"
         )
     return path
@@ -68,7 +68,7 @@ def confine_local(root: str, path: str) -> str:
     else:
         how = f"points to {real}"
     raise WorkspaceEscape(
-        f"access denied: {path!r} {how}, which is outside the workspace ({root}); "
+        f"Access denied: {path!r} {how}, which is outside the workspace ({root}); "
         "only paths inside the workspace can be used"
     )
 

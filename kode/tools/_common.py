@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kode.runtime.environment import Environment, EnvironmentError_, WorkspaceEscape
+from kode.runtime.environment import Environment, EnvironmentError_
 from kode.tools.base import ToolError
 
 BINARY_SNIFF_BYTES = 8192
@@ -20,15 +20,9 @@ def env_errors() -> Iterator[None]:
     """Re-raise an Environment's error as a ToolError the model can read."""
     try:
         yield
-    except WorkspaceEscape as exc:
-        raise ToolError(f"{_capitalise(str(exc))}.") from None
     except EnvironmentError_ as exc:
-        raise ToolError(_capitalise(str(exc))) from None
-
-
-def _capitalise(text: str) -> str:
-    text = text.rstrip(".")
-    return text[:1].upper() + text[1:]
+        message = str(exc).rstrip(".")
+        raise ToolError(f"{message}.") from None
 
 
 def rel_path(env: Environment, canonical: str) -> str:

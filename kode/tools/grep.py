@@ -28,6 +28,7 @@ RG_CAPTURE_LIMIT = 16 * 1024 * 1024
 """Characters of ripgrep output kept; results come sorted, so the head is what we show anyway."""
 
 _RG_RECORD = re.compile(r"(\d+)([:-])(.*)\Z", re.DOTALL)
+_RG_BINARY = re.compile(r"(.*?): (?:binary file matches \(|WARNING: stopped searching binary file)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,20 +224,32 @@ def _search_lines(regex: re.Pattern[str], path: str, text: str, context: int, ma
 
 
 def _parse_rg(text: str) -> tuple[list[Hit], list[str]]:
+    """Hits and other messages (errors, warnings) from `rg --null` output. Files ripgrep found to
+    be binary are dropped entirely, as the fallback skips any file containing a NUL byte."""
     hits: list[Hit] = []
     messages: list[str] = []
+    binary: set[str] = set()
     for line in text.split("\n"):
         if "\x00" in line:
             path, rest = line.split("\x00", 1)
             record = _RG_RECORD.match(rest)
             if record is not None:
-                path = path[2:] if path.startswith("./") else path
-                hits.append(Hit(path, int(record[1]), record[2] == ":", record[3].removesuffix("\r")))
+                hits.append(Hit(_strip_dot(path), int(record[1]), record[2] == ":", record[3].removesuffix("\r")))
                 continue
-        if not line or line == "--" or ": binary file matches (" in line:
+        if not line or line == "--":
+            continue
+        late_binary = _RG_BINARY.match(line)
+        if late_binary is not None:
+            binary.add(_strip_dot(late_binary[1]))
             continue
         messages.append(line.removeprefix("rg: "))
+    if binary:
+        hits = [hit for hit in hits if hit.path not in binary]
     return hits, messages
+
+
+def _strip_dot(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
 
 
 def _cap(hits: list[Hit], limit: int) -> tuple[list[Hit], bool]:

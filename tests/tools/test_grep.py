@@ -29,6 +29,7 @@ def tree(ws: Path, tmp_path: Path) -> Path:
     write(ws / "src" / "generated.py", "foo generated\n")
     write(ws / "crlf.txt", b"foo\r\nbar\r\nfoo end\r\n")
     write(ws / "bin.dat", b"foo\x00\x01binary foo\n")
+    write(ws / "late.txt", b"foo first\n" + b"x" * 200_000 + b"\nfoo mid\n\x00\nfoo after\n")  # NUL found late
     write(ws / "we:ird.txt", "foo: colon in name\n")
     write(ws / "a" / "b.txt", "foo a/b\n")
     write(ws / "a-b.txt", "foo a-b\n")
@@ -64,6 +65,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("foo", {"path": "vendor"}),
     ("foo", {"path": "app.log"}),
     ("foo", {"path": "bin.dat"}),
+    ("foo", {"path": "late.txt"}),
     ("foo", {"max_results": 3}),
     ("foo", {"max_results": 3, "context": 2}),
     ("foo", {"path": "many.txt", "max_results": 10}),
@@ -122,7 +124,8 @@ async def test_output_format_and_skips(call: Call, tree: Path) -> None:
         "src/deep/c.py:1:x = 'foo'"
     )
     everything = (await call("grep", pattern="foo", max_results=1000)).output
-    for skipped in ("app.log", "build/", "vendor/", ".git/", "bin.dat", "generated.py", "outside", "link_"):
+    skipped_files = ("app.log", "build/", "vendor/", ".git/", "bin.dat", "late.txt", "generated.py", "outside", "link_")
+    for skipped in skipped_files:
         assert skipped not in everything
     assert ".env:1:FOO=foo hidden" in everything
     assert "crlf.txt:1:foo\n" in everything and "\r" not in everything

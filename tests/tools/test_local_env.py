@@ -268,6 +268,8 @@ async def test_run_track_cwd_survives_exit(env: LocalEnvironment, ws: Path) -> N
     assert result.cwd_after == str((ws / "sub").resolve())
     result = await env.run("cd /", track_cwd=True)
     assert result.cwd_after == "/"
+    result = await env.run("set -o noclobber; cd sub", track_cwd=True)
+    assert result.cwd_after == str((ws / "sub").resolve())
     assert (await env.run("true", track_cwd=False)).cwd_after is None
 
 
