@@ -10,6 +10,7 @@ their process groups) and every call that did not finish is recorded as cancelle
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kode.core.approvals import ApprovalBroker
+from kode.core.approvals import Answer, ApprovalBroker
 from kode.core.loop_guard import RepeatGuard
 from kode.core.permissions import PermissionPolicy
 from kode.protocol.common import AgentState, ErrorInfo, ErrorKind, ToolCallInfo, new_id
@@ -42,6 +43,8 @@ class _Call:
     params: BaseModel | None = None
     problem: str | None = None
     note: str = ""
+    target: str = ""
+    """What permission rules match: for file tools the canonical workspace-relative path."""
 
 
 class ToolLoopStopped(Exception):
@@ -82,6 +85,8 @@ class ToolRunner:
         """Run every call of one assistant message. Raises ToolLoopStopped or CancelledError."""
         prepared = [self._prepare(info) for info in calls]
         try:
+            for call in prepared:
+                call.target = await self._permission_target(call)
             batch: list[_Call] = []
             for index, call in enumerate(prepared):
                 verdict = self._guard(call)
@@ -132,8 +137,7 @@ class ToolRunner:
     def _concurrent(self, call: _Call) -> bool:
         if call.problem or call.tool is None or call.params is None or not call.tool.read_only:
             return False
-        decision = self.policy.decide(call.tool.name, call.tool.kind, call.tool.permission_target(call.params))
-        return decision.action == "allow"
+        return self.policy.decide(call.tool.name, call.tool.kind, call.target).action == "allow"
 
     async def _flush(self, batch: list[_Call]) -> None:
         if len(batch) == 1:
@@ -149,28 +153,26 @@ class ToolRunner:
             self._finish(call.info, "error", call.problem or "invalid call")
             return
         tool, params = call.tool, call.params
-        decision = self.policy.decide(tool.name, tool.kind, tool.permission_target(params))
+        decision = self.policy.decide(tool.name, tool.kind, call.target)
         if decision.action == "deny":
             self._finish(call.info, "denied", f"Permission denied: {decision.reason}")
             return
         if decision.action == "ask":
-            answer = await self._ask(call, tool, params)
+            try:
+                details = await tool.preview(params, self.make_context(call.info.id))
+            except (ToolError, EnvironmentError_) as exc:  # it would fail: say so instead of asking
+                self._finish(call.info, "error", str(exc))
+                return
+            answer = await self._ask(call, tool, params, details)
             if answer.decision == "deny":
                 why = answer.reason or "The user denied this call."
                 self._finish(call.info, "denied", f"Permission denied: {why}")
                 return
             if answer.decision == "allow_session":
-                self.policy.allow_for_session(
-                    self.policy.suggest_rule(tool.name, tool.kind, tool.permission_target(params))
-                )
+                self.policy.allow_for_session(self.policy.suggest_rule(tool.name, tool.kind, call.target))
         await self._execute(call)
 
-    async def _ask(self, call: _Call, tool: Tool[Any], params: BaseModel):  # type: ignore[no-untyped-def]
-        context = self.make_context(call.info.id)
-        try:
-            details = await tool.preview(params, context)
-        except (ToolError, EnvironmentError_) as exc:
-            details = f"(preview unavailable: {exc})"
+    async def _ask(self, call: _Call, tool: Tool[Any], params: BaseModel, details: str) -> Answer:
         self._emit(AgentStateChanged(state=AgentState.WAITING_FOR_APPROVAL, detail=tool.name))
         request = ApprovalRequested(
             agent_id=self.agent_id,
@@ -181,9 +183,25 @@ class ToolRunner:
             kind=tool.kind,
             summary=tool.summary(params),
             details=details,
-            suggested_rule=self.policy.suggest_rule(tool.name, tool.kind, tool.permission_target(params)),
+            suggested_rule=self.policy.suggest_rule(tool.name, tool.kind, call.target),
         )
         return await self.approvals.ask(request)
+
+    async def _permission_target(self, call: _Call) -> str:
+        """The tool's target, with file paths made canonical: `/ws/secrets/a`, `./x/../secrets/a` and
+        a symlink into `secrets/` must all meet a rule written as `secrets/**`."""
+        if call.tool is None or call.params is None:
+            return ""
+        target = call.tool.permission_target(call.params)
+        if call.tool.kind not in ("read", "edit") or not target:
+            return target
+        env = self.make_context(call.info.id).env
+        try:
+            canonical = await env.resolve(target)
+        except EnvironmentError_:
+            return target  # the tool itself will refuse it with a clear error
+        relative = os.path.relpath(canonical, env.root)
+        return "." if relative == "." else relative.replace(os.sep, "/")
 
     async def _execute(self, call: _Call) -> None:
         assert call.tool is not None and call.params is not None

@@ -89,8 +89,8 @@ class Environment(Protocol):
         ...
 
     async def walk_files(self, path: str = ".", *, include_ignored: bool = False) -> list[str]:
-        """Workspace-relative paths of every file below `path`, honouring .gitignore files and
-        skipping `.git/` unless `include_ignored` is set. Sorted for determinism."""
+        """Workspace-relative paths of every file below `path`, honouring .gitignore files unless
+        `include_ignored` is set, always skipping `.git/`, never following symlinks. Sorted."""
         ...
 
     def which(self, program: str) -> str | None:

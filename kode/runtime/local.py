@@ -3,6 +3,15 @@
 Every path goes through `confine_local` (see `paths.py`), so a tool can name nothing outside the
 workspace. Files are written atomically. Commands run in their own process group (a new
 session), so that a timeout or a cancelled task can kill everything they started.
+
+Limits, stated plainly:
+- Confinement is checked on the canonical path just before each operation, and files are opened
+  with O_NOFOLLOW. A process that races to swap a directory for a symlink between the check and
+  the operation is not defended against; that needs `openat`-style walking or a sandbox.
+- When a command exits normally, background processes it left running are not killed (so
+  `server > log 2>&1 &` works); reading stops once the output pipe has been quiet briefly.
+  Timeouts and cancellation kill the whole group. A process that leaves the group (`setsid`,
+  daemonising) escapes that kill.
 """
 
 from __future__ import annotations
@@ -292,10 +301,12 @@ class LocalEnvironment:
             rules = self._with_gitignore(rules, os.path.join(self._root, rel), rel)
         return rules
 
-    @staticmethod
-    def _with_gitignore(rules: IgnoreRules, dir_real: str, dir_rel: str) -> IgnoreRules:
+    def _with_gitignore(self, rules: IgnoreRules, dir_real: str, dir_rel: str) -> IgnoreRules:
+        path = os.path.join(dir_real, GITIGNORE)
+        if not is_within(self._root, os.path.realpath(path)):
+            return rules  # a .gitignore symlinked from outside is not read
         try:
-            with open(os.path.join(dir_real, GITIGNORE), encoding="utf-8", errors="replace") as fh:
+            with open(path, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()
         except OSError:
             return rules

@@ -38,8 +38,7 @@ def target_path(path: str) -> str:
     (Permission rules that must see through symlinks resolve with `Environment.resolve`.)"""
     if not path or "\x00" in path:
         return path
-    normal = posixpath.normpath(path)
-    return normal
+    return posixpath.normpath(path)
 
 
 def sha256(data: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +53,23 @@ async def _existing_file(ctx: ToolContext, path: str, *, purpose: str) -> tuple[
     if st is not None and not st.is_file:
         raise ToolError(f"{rel} is not a regular file (it is a device, socket, pipe or dangling link).")
     return real, rel, st
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A write worked out in full but not yet done: what the approval prompt shows is what runs."""
+
+    real: str
+    rel: str
+    data: bytes
+    diff: str
+    output: str
+
+    async def commit(self, ctx: ToolContext) -> ToolResult:
+        with env_errors():
+            await ctx.env.write_bytes(self.real, self.data)
+        ctx.state.file_hashes[self.real] = sha256(self.data)
+        return ToolResult(output=self.output, display={"diff": self.diff, "path": self.rel})
 
 
 class ReadFileParams(BaseModel):
@@ -177,7 +195,7 @@ class WriteFile(Tool[WriteFileParams]):
     def permission_target(self, params: WriteFileParams) -> str:
         return target_path(params.path)
 
-    async def run(self, params: WriteFileParams, ctx: ToolContext) -> ToolResult:
+    async def _plan(self, params: WriteFileParams, ctx: ToolContext) -> _Planned:
         real, rel, st = await _existing_file(ctx, params.path, purpose="write_file writes files.")
         old_text: str | None = None
         old_lines = 0
@@ -190,9 +208,6 @@ class WriteFile(Tool[WriteFileParams]):
             data = params.content.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise ToolError(f"content cannot be encoded as UTF-8: {exc.reason}.") from None
-        with env_errors():
-            await ctx.env.write_bytes(real, data)
-        ctx.state.file_hashes[real] = sha256(data)
         lines = _count_lines(params.content)
         if st is None:
             output = f"Created {rel} ({lines} lines)."
@@ -200,7 +215,13 @@ class WriteFile(Tool[WriteFileParams]):
         else:
             output = f"Overwrote {rel} ({lines} lines; it had {old_lines})."
             diff = unified_diff(old_text or "", params.content, rel)
-        return ToolResult(output=output, display={"diff": diff, "path": rel})
+        return _Planned(real, rel, data, diff, output)
+
+    async def preview(self, params: WriteFileParams, ctx: ToolContext) -> str:
+        return (await self._plan(params, ctx)).diff
+
+    async def run(self, params: WriteFileParams, ctx: ToolContext) -> ToolResult:
+        return await (await self._plan(params, ctx)).commit(ctx)
 
 
 class Edit(BaseModel):
@@ -244,7 +265,7 @@ class EditFile(Tool[EditFileParams]):
         count = len(params.edits)
         return f"{target_path(params.path)} ({count} edit{'s' if count != 1 else ''})"
 
-    async def run(self, params: EditFileParams, ctx: ToolContext) -> ToolResult:
+    async def _plan(self, params: EditFileParams, ctx: ToolContext) -> _Planned:
         real, rel, st = await _existing_file(ctx, params.path, purpose="edit_file edits files.")
         if st is None:
             hint = await did_you_mean(ctx.env, rel)
@@ -274,9 +295,6 @@ class EditFile(Tool[EditFileParams]):
             data = result.encode("utf-8", errors="surrogateescape")
         except UnicodeEncodeError as exc:
             raise ToolError(f"new_text cannot be encoded as UTF-8: {exc.reason}. No changes were made.") from None
-        with env_errors():
-            await ctx.env.write_bytes(real, data)
-        ctx.state.file_hashes[real] = sha256(data)
         diff = unified_diff(text, result, rel)
         stats = diff_stats(diff)
         count = len(params.edits)
@@ -284,7 +302,14 @@ class EditFile(Tool[EditFileParams]):
             f"Edited {rel}: {count} edit{'s' if count != 1 else ''}, {replacements} replacement"
             f"{'s' if replacements != 1 else ''} (+{stats.added} -{stats.removed} lines)."
         )
-        return ToolResult(output=output, display={"diff": diff, "path": rel})
+        return _Planned(real, rel, data, diff, output)
+
+    async def preview(self, params: EditFileParams, ctx: ToolContext) -> str:
+        return (await self._plan(params, ctx)).diff
+
+    async def run(self, params: EditFileParams, ctx: ToolContext) -> ToolResult:
+        return await (await self._plan(params, ctx)).commit(ctx)
+
 
 
 _UNCHANGED = "No changes were made."

@@ -97,6 +97,11 @@ class Grep(Tool[GrepParams]):
         rel = rel_path(env, real)
         if st is None:
             raise ToolError(f"Path not found: {rel}." + await did_you_mean(env, rel))
+        if not st.is_dir:
+            # ripgrep would search a binary file named explicitly; binary files are skipped everywhere.
+            with env_errors():
+                if b"\x00" in await env.read_bytes(real):
+                    return ToolResult(output=f"{rel} is a binary file; grep only searches text files.")
         search = _Search(params.pattern, rel, st.is_dir, glob, params.context, params.ignore_case,
                          params.max_results or ctx.settings.grep_max_results)
         rg = env.which("rg") if self.use_ripgrep else None

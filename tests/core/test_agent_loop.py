@@ -188,3 +188,45 @@ async def test_settings_ops_emit_settings_changed(make_harness) -> None:
     changes = [e for e in h.session.log.durable_events() if isinstance(e, ev.SettingsChanged)]
     assert [(c.model, c.permission_mode) for c in changes] == [("openai/gpt-4o", "default"), ("openai/gpt-4o", "plan")]
     assert h.session.policy.mode is PermissionMode.PLAN
+
+
+async def test_edit_approval_shows_the_exact_diff(make_harness, workspace) -> None:
+    h = make_harness(
+        Step(tool_calls=[("edit_file", {"path": "hello.py", "edits": [{"old_text": "'hello'", "new_text": "'hi'"}]})]),
+        Step("done"),
+    )
+
+    async def answer(event) -> None:
+        if isinstance(event, ev.ApprovalRequested):
+            await h.session.submit(AnswerApproval(request_id=event.request_id, decision="allow_once"))
+
+    await h.turn("edit", on_event=answer)
+    details = h.of(ev.ApprovalRequested)[0].details
+    assert "-    return 'hello'" in details and "+    return 'hi'" in details
+    assert h.of(ev.ToolCallFinished)[0].display["diff"] == details, "what was approved is what ran"
+
+
+async def test_an_edit_that_would_fail_is_reported_without_asking(make_harness) -> None:
+    h = make_harness(
+        Step(tool_calls=[("edit_file", {"path": "hello.py", "edits": [{"old_text": "not there", "new_text": "x"}]})]),
+        Step("ok"),
+    )
+    await h.turn("edit")
+    assert h.of(ev.ApprovalRequested) == []
+    result = h.of(ev.ToolCallFinished)[0]
+    assert result.status == "error" and "not there" not in (h.workspace / "hello.py").read_text()
+
+
+async def test_deny_rules_match_canonical_paths(make_harness, workspace) -> None:
+    (workspace / "secrets").mkdir()
+    (workspace / "link").symlink_to(workspace / "secrets")
+    attempts = ["secrets/a.txt", f"{workspace}/secrets/b.txt", "./src/../secrets/c.txt", "link/d.txt"]
+    h = make_harness(
+        Step(tool_calls=[("write_file", {"path": p, "content": "x"}) for p in attempts]),
+        Step("ok"),
+        mode=PermissionMode.ACCEPT_EDITS,
+        deny=("edit(secrets/**)",),
+    )
+    await h.turn("write secrets")
+    assert [e.status for e in h.of(ev.ToolCallFinished)] == ["denied"] * 4
+    assert list((workspace / "secrets").iterdir()) == []

@@ -4,7 +4,7 @@ Two jobs: prove the fake speaks both wire formats well enough for litellm (text,
 parallel tool calls reassembled from partial deltas, usage on the final chunk), and pin down
 how litellm surfaces each injected fault -- exception class, status code, where Retry-After
 is readable, how many HTTP requests it really made. kode's retry classification is written
-against these facts; docs/dev/fake-provider.md summarises them. If a litellm upgrade changes
+against these facts; docs/fake-provider.md summarises them. If a litellm upgrade changes
 one, the matching test here fails and names it.
 """
 

@@ -119,7 +119,7 @@ async def test_retryable_faults_are_retried_and_the_turn_completes(provider, api
     assert finished.status is TurnStatus.COMPLETED, finished.error
     assert finished.result == "recovered"
     # litellm's Anthropic handler reconnects once on a reset by itself, whatever num_retries says
-    # (docs/dev/fake-provider.md); that hidden request may or may not happen.
+    # (docs/fake-provider.md); that hidden request may or may not happen.
     expected = (2, 3) if (api, fault) == ("anthropic", "reset") else (2,)
     assert len(provider.requests) in expected
     retries = [e for e in seen if isinstance(e, ev.Retrying)]

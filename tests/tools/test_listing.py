@@ -115,3 +115,11 @@ async def test_glob_is_capped(call: Call, ws: Path) -> None:
 )
 def test_compile_glob(pattern: str, path: str, expected: bool) -> None:
     assert bool(compile_glob(pattern).match(path)) is expected
+
+
+async def test_list_ignores_gitignore_symlinked_from_outside(call: Call, ws: Path, tmp_path: Path) -> None:
+    write(tmp_path / "outside-rules", "*\n")
+    write(ws / "kept.txt", "")
+    (ws / ".gitignore").symlink_to(tmp_path / "outside-rules")
+    result = await call("list")
+    assert "kept.txt" in result.output and "ignored" not in result.output

@@ -283,3 +283,10 @@ async def test_run_returns_although_a_background_process_holds_the_pipe(env: Loc
 async def test_run_missing_program(env: LocalEnvironment) -> None:
     with pytest.raises(EnvironmentError_, match="cannot start"):
         await env.run(["/nonexistent/program"])
+
+
+async def test_gitignore_symlinked_from_outside_is_not_read(env: LocalEnvironment, ws: Path, tmp_path: Path) -> None:
+    write(tmp_path / "outside-rules", "*\n")
+    write(ws / "sub" / "kept.txt", "")
+    (ws / "sub" / ".gitignore").symlink_to(tmp_path / "outside-rules")
+    assert await env.walk_files() == ["sub/kept.txt"]

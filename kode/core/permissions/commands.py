@@ -87,20 +87,10 @@ def build_command(
 ) -> ShellCommand | None:
     """Normalise one simple command; None when a nested command string cannot be parsed."""
     builder = _Builder(" ".join(redirects), writes, reparse, depth)
-    risky = [a.value for a in assignments if is_risky_assignment(a.value)]
     try:
-        if not words:
-            text = " ".join([a.value for a in assignments] + list(redirects))
-            return ShellCommand(text, writes=writes, noop=not risky and not writes)
-        command = builder.words(words)
+        return builder.words([*assignments, *words])
     except _Unparseable:
         return None
-    if not risky:
-        return command
-    # `PATH=/tmp/x git status` is not `git status`: the prefix must be allowed explicitly.
-    return ShellCommand(
-        _join(risky + [command.text], ""), tuple(risky) + command.words, writes=writes, inner=(command,)
-    )
 
 
 def inherit_redirects(command: ShellCommand, suffix: str, writes: bool) -> ShellCommand:
@@ -159,6 +149,25 @@ class _Builder:
         self.depth = depth
 
     def words(self, words: Sequence[Word], *, extra_args: bool = False) -> ShellCommand:
+        """A simple command from its words; leading `NAME=value` words are assignments (also
+        after a wrapper: `time A=1 rm x` runs `rm x`)."""
+        i = 0
+        while i < len(words) and ASSIGNMENT.match(words[i].value):
+            i += 1
+        assignments = [w.value for w in words[:i]]
+        risky = [a for a in assignments if is_risky_assignment(a)]
+        if i == len(words):
+            text = _join(assignments, self.suffix)
+            return ShellCommand(text, writes=self.writes, noop=not risky and not self.writes)
+        command = self.program(words[i:], extra_args=extra_args)
+        if not risky:
+            return command
+        # `PATH=/tmp/x git status` is not `git status`: the prefix must be allowed explicitly.
+        return ShellCommand(
+            " ".join([*risky, command.text]), (*risky, *command.words), writes=self.writes, inner=(command,)
+        )
+
+    def program(self, words: Sequence[Word], *, extra_args: bool) -> ShellCommand:
         values = [w.value for w in words]
         name = words[0]
         expanded = _expand_braces(name.value)
@@ -191,7 +200,7 @@ class _Builder:
 
 def _join(parts: Sequence[str], suffix: str) -> str:
     text = " ".join(parts)
-    return f"{text} {suffix}" if suffix else text
+    return f"{text} {suffix}" if text and suffix else text or suffix
 
 
 _BRACES = re.compile(r"(.*?)\{([^{}]*,[^{}]*)\}(.*)\Z", re.DOTALL)

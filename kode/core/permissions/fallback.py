@@ -1,15 +1,19 @@
 """A deliberately crude split of a command bashlex could not parse, for deny and ask rules.
 
 When the real parse fails, allow rules never apply, but deny rules must still hold. So the
-command is cut at every character that can start or end a command in any context (`;`, `&`,
-`|`, newlines, parentheses, braces, backticks, `$(`, `<(`) - even inside quotes - quotes and
-backslashes are deleted, and leading keywords and assignments are dropped. This over-splits on
-purpose: a fragment that is really a quoted argument can only cause an extra ask or deny. The
-policy then checks deny rules against every word-suffix of every fragment, which also sees
-through wrappers (`sudo`, `bash -c`, unknown ones) without knowing them.
+command is cut into fragments two ways, and the policy checks deny rules against every
+word-suffix of every fragment (which also sees through wrappers, known or not):
 
-Deleting quotes loses what quoting builds (`eval '$'"'"'\x72m'"'"' x'` runs `$'\x72m' x`), so
-the value of every quoted word, unquoted the way bash would, is split the same way again.
+- crudely, at every character that can start or end a command in any context (`;`, `&`, `|`,
+  newlines, parentheses, braces, backticks, `$(`, `<(`), even inside quotes, with quotes and
+  backslashes then deleted; this finds commands inside strings (`bash -c '...'`, `eval`);
+- quote-aware, at unquoted separators only, with real quote removal; this keeps arguments like
+  `';'` or `\\;` whole, so `rm \\; x` is still seen as `rm ; x`.
+
+Then the value of every quoted word, unquoted the way bash would, is split again, since
+quoting can build a command (`eval '$'"'"'\\x72m'"'"' x'` runs `$'\\x72m' x`). This
+over-splits on purpose: a fragment that is really an argument can only cause an extra ask or
+deny.
 """
 
 from __future__ import annotations
@@ -20,82 +24,92 @@ import re
 from kode.core.permissions._lexer import Scanner, ScanError, decode_ansi_c, unquote_word
 from kode.core.permissions.commands import ARGS_SENTINEL, ASSIGNMENT
 
+MAX_DEPTH = 8
 _SEPARATORS = re.compile(r"\$\(\(|\)\)|\$\(|<\(|>\(|[;&|\n(){}`]")
 _ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.DOTALL)
 _BRACES = re.compile(r"\{([^{}\s]*,[^{}\s]*)\}")
 _QUOTES = re.compile(r"\$(?=['\"])|['\"\\]")
+_BREAKS = frozenset(" \t\n;&|()<>`{}")
 _KEYWORDS = frozenset(
     "if then else elif fi do done while until for select case esac in function time coproc "
     "! [[ ]] { }".split()
 )
 
 
-MAX_DEPTH = 8
-
-
 def fallback_fragments(command: str, depth: int = 0) -> list[str]:
     """Normalised fragments of `command`, each possibly a command (or the tail of one)."""
-    fragments = _split(command)
+    text = command.replace("\\\n", "")
+    fragments = _crude(text)
+    pieces = _quote_aware(text)
+    for words in pieces:
+        fragments += _fragment([_unquote(w) for w in words])
     if depth < MAX_DEPTH:
-        for word in _quoted_words(command):
-            try:
-                value = unquote_word(word)[0]
-            except ScanError:
-                continue
+        for word in (w for words in pieces for w in words):
+            value = _unquote(word)
             if value != word:
                 fragments += fallback_fragments(value, depth + 1)
-    return fragments
+    return list(dict.fromkeys(fragments))
 
 
-def _split(command: str) -> list[str]:
-    text = command.replace("\\\n", "")
+def _crude(text: str) -> list[str]:
     text = _ANSI_C.sub(lambda m: decode_ansi_c(m.group(1)), text)
     text = _BRACES.sub(lambda m: m.group(1).replace(",", " "), text)
     fragments: list[str] = []
     for piece in _SEPARATORS.split(text):
-        words = _QUOTES.sub("", piece).split()
-        while words and (words[0] in _KEYWORDS or ASSIGNMENT.match(words[0])):
-            words.pop(0)
-        if not words:
-            continue
-        fragment = " ".join(words)
-        fragments.append(fragment)
-        if any("/" in word for word in words):
-            fragments.append(" ".join(posixpath.basename(word) or word for word in words))
-        if any(posixpath.basename(word) == "xargs" for word in words):
-            fragments.append(f"{fragment} {ARGS_SENTINEL}")
+        fragments += _fragment(_QUOTES.sub("", piece).split())
     return fragments
 
 
-_BREAKS = frozenset(" \t\n;&|()<>`{}")
+def _fragment(words: list[str]) -> list[str]:
+    words = [w for word in words for w in _expand(word)]
+    while words and (words[0] in _KEYWORDS or ASSIGNMENT.match(words[0])):
+        words.pop(0)
+    if not words:
+        return []
+    fragment = " ".join(words)
+    found = [fragment]
+    if any("/" in word for word in words):
+        found.append(" ".join(posixpath.basename(word) or word for word in words))
+    if any(posixpath.basename(word) == "xargs" for word in words):
+        found.append(f"{fragment} {ARGS_SENTINEL}")
+    return found
 
 
-def _quoted_words(text: str) -> list[str]:
-    """Words of `text` that contain quoting, split at unquoted blanks and operators; a quote
-    left open takes the rest of the text."""
+def _expand(word: str) -> list[str]:
+    match = _BRACES.fullmatch(word)
+    return match.group(1).split(",") if match else [word]
+
+
+def _unquote(word: str) -> str:
+    try:
+        return unquote_word(word)[0]
+    except ScanError:
+        return _QUOTES.sub("", word)
+
+
+def _quote_aware(text: str) -> list[list[str]]:
+    """Raw words of `text` grouped into pieces at unquoted separators; a quote left open takes
+    the rest of the text."""
     scanner = Scanner(text)
-    words: list[str] = []
+    pieces: list[list[str]] = [[]]
     start = i = 0
-    quoted = False
     n = len(text)
 
     def close(end: int) -> None:
-        if quoted and end > start:
-            words.append(text[start:end])
+        if end > start:
+            pieces[-1].append(text[start:end])
 
     while i < n:
         c = text[i]
         if c in _BREAKS or text.startswith("$(", i):
             close(i)
+            if c not in " \t" and pieces[-1]:
+                pieces.append([])
             i += 2 if c == "$" else 1
-            start, quoted = i, False
-            continue
-        if c == "\\":
-            quoted = True
+            start = i
+        elif c == "\\":
             i += 2
-            continue
-        if c in "'\"" or text.startswith(("$'", '$"'), i):
-            quoted = True
+        elif c in "'\"" or text.startswith(("$'", '$"'), i):
             try:
                 if c == "'":
                     i = scanner.single(i + 1)
@@ -107,7 +121,7 @@ def _quoted_words(text: str) -> list[str]:
                     i = scanner.dquote(i + 2)
             except ScanError:
                 i = n
-            continue
-        i += 1
-    close(n)
-    return words
+        else:
+            i += 1
+    close(min(i, n))
+    return [piece for piece in pieces if piece]

@@ -16,7 +16,7 @@ httpx/aiohttp). Only bytes on a socket exercise it honestly, and only a server l
         assert fp.requests[0].body["messages"]
 
 CLI: ``python -m kode.testing.fake_provider [--port 0] [--script FILE.json] [--echo]``.
-Litellm's observed behaviour against each fault is documented in docs/dev/fake-provider.md.
+Litellm's observed behaviour against each fault is documented in docs/fake-provider.md.
 """
 
 from .model import Fault, RecordedRequest, Reply, ToolCall, load_script

@@ -1,0 +1,49 @@
+"""Slash commands: one table that the prompt's completion, the command palette and help read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SlashCommand:
+    name: str
+    help: str
+    action: str
+    """The app action it runs (`action_<name>`); an argument, if typed, is passed as a string."""
+    argument: str = ""
+    """What it takes after its name, for help (e.g. "[MODE]")."""
+
+
+SLASH_COMMANDS: tuple[SlashCommand, ...] = (
+    SlashCommand("help", "Show every key binding and command", "help"),
+    SlashCommand("new", "Start a new session (this one is kept)", "new_session"),
+    SlashCommand("clear", "Clear the conversation and start afresh", "clear_session"),
+    SlashCommand("resume", "Pick an earlier session to continue", "resume"),
+    SlashCommand("model", "Choose the model (or /model NAME)", "pick_model", "[NAME]"),
+    SlashCommand("mode", "Permission mode: default, accept-edits, plan (or /mode NAME)", "pick_mode", "[MODE]"),
+    SlashCommand("theme", "Choose a theme, previewed live (or /theme NAME)", "pick_theme", "[NAME]"),
+    SlashCommand("cost", "Tokens and cost so far, per agent", "cost"),
+    SlashCommand("export", "Write the conversation to a Markdown file", "export", "[PATH]"),
+    SlashCommand("quit", "Quit kode", "quit"),
+)
+
+BY_NAME = {command.name: command for command in SLASH_COMMANDS}
+
+
+def parse_slash(text: str) -> tuple[SlashCommand, str] | None:
+    """The command a prompt like "/mode plan" runs, with its argument; None if it is not one."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or "\n" in stripped:
+        return None
+    name, _, argument = stripped[1:].partition(" ")
+    command = BY_NAME.get(name.lower())
+    return (command, argument.strip()) if command else None
+
+
+def complete_slash(prefix: str) -> list[SlashCommand]:
+    """Commands whose name starts with `prefix` (without the slash), then those containing it."""
+    prefix = prefix.lower()
+    starts = [c for c in SLASH_COMMANDS if c.name.startswith(prefix)]
+    contains = [c for c in SLASH_COMMANDS if prefix in c.name and c not in starts]
+    return starts + contains
