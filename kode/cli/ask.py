@@ -100,8 +100,12 @@ def run_ask(options: AskOptions) -> int:
         return _fail(problem)
 
     from kode.cli.wiring import Wiring, build_session
+    from kode.core.permissions import RuleError
 
-    session = build_session(loaded, Wiring(cwd=cwd, api_key=api_key, interactive=False))
+    try:
+        session = build_session(loaded, Wiring(cwd=cwd, api_key=api_key, interactive=False))
+    except RuleError as exc:
+        return _fail(f"config error: permission rule: {exc}")
     renderer = _renderer(options.output_format)
     timings.mark("wiring")
     code = asyncio.run(_drive(session, prompt, renderer))

@@ -57,6 +57,7 @@ _CONTEXT_MARKERS = (
     "maximum context",
     "too many tokens",
 )
+_CONNECTION_MARKERS = ("connection error", "connection refused", "name or service not known", "connection reset")
 _HINTS = {
     ErrorKind.AUTH: "Check the API key: set the provider's variable (e.g. OPENAI_API_KEY) or KODE_API_KEY.",
     ErrorKind.SPEND_LIMIT: "The provider account is out of credit or over its spending limit.",
@@ -133,6 +134,8 @@ def _kind_for(name: str, status: int | None, text: str) -> ErrorKind:
         return ErrorKind.NOT_FOUND
     if "Timeout" in name or status in (408, 504):
         return ErrorKind.TIMEOUT
+    if any(m in lowered for m in _CONNECTION_MARKERS):  # litellm reports these as a 500
+        return ErrorKind.CONNECTION
     if status is not None and status >= 500:
         return ErrorKind.SERVER
     if "ServiceUnavailable" in name or "InternalServer" in name:

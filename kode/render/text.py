@@ -52,7 +52,8 @@ class TextRenderer:
                 self._streamed.add(message_id)
                 self._write(text)
             case Retrying(error=error, delay=delay, attempt=attempt, max_attempts=maximum):
-                self._note(f"kode: {describe(error)}; retrying in {delay:.1f}s ({attempt}/{maximum})")
+                brief = describe(error.model_copy(update={"hint": None}))  # the hint comes if it fails for good
+                self._note(f"kode: {brief}; retrying in {delay:.1f}s ({attempt}/{maximum})")
             case ErrorEvent(error=error):
                 self._note(f"kode: error: {describe(error)}")
             case Warning(message=message):

@@ -80,6 +80,9 @@ def _check_header(path: Path, size: int) -> str | None:
         return f"bad page size {page_size}"
     pages = int.from_bytes(header[28:32], "big")
     header_size_valid = header[24:28] == header[92:96]
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return None  # a checkpoint may have been cut short: the WAL still holds the pages
     if header_size_valid and pages and size < pages * page_size:
         return f"truncated: {size} bytes, but the header says {pages} pages of {page_size} bytes"
     return None

@@ -44,6 +44,7 @@ def _exc(name: str, message: str = "boom", status: int | None = None, headers: d
         ("NotFoundError", 404, "no such model", ErrorKind.NOT_FOUND, False),
         ("Timeout", None, "timed out", ErrorKind.TIMEOUT, True),
         ("APIConnectionError", None, "Connection reset by peer", ErrorKind.CONNECTION, True),
+        ("InternalServerError", 500, "Connection error.", ErrorKind.CONNECTION, True),
     ],
 )
 def test_classification(name: str, status: int | None, message: str, kind: ErrorKind, retryable: bool) -> None:

@@ -121,11 +121,9 @@ class Scanner:
         return i
 
     def paren(self, i: int) -> int:
-        """`(` opens a subshell, or with `((` an arithmetic command (left for bashlex to refuse)."""
-        if self.t.startswith("((", i):
-            end = self.nested(self.arith, i + 2)
-            if end is not None:
-                return end
+        """`(` opens a subshell; `((` an arithmetic command if it closes with `))`, as in bash."""
+        if self.t.startswith("((", i) and self.nested(self.arith, i + 2) is not None:
+            raise ScanError("arithmetic command")  # bashlex reads it as two subshells
         return self.command(i + 1, ")")
 
     def single(self, i: int) -> int:

@@ -25,6 +25,7 @@ from kode.core.permissions._lexer import Scanner, ScanError, decode_ansi_c, unqu
 from kode.core.permissions.commands import ARGS_SENTINEL, ASSIGNMENT
 
 MAX_DEPTH = 8
+_ARGUMENT = "_"
 _SEPARATORS = re.compile(r"\$\(\(|\)\)|\$\(|<\(|>\(|[;&|\n(){}`]")
 _ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'", re.DOTALL)
 _BRACES = re.compile(r"\{([^{}\s]*,[^{}\s]*)\}")
@@ -51,8 +52,12 @@ def fallback_fragments(command: str, depth: int = 0) -> list[str]:
     return list(dict.fromkeys(fragments))
 
 
+_OPENERS = re.compile(r"\$\(|[<>]\(|`")
+
+
 def _crude(text: str) -> list[str]:
     text = _ANSI_C.sub(lambda m: decode_ansi_c(m.group(1)), text)
+    text = _OPENERS.sub(lambda m: f" {_ARGUMENT} {m.group()}", text)  # `rm $(x)` keeps an argument
     text = _BRACES.sub(lambda m: m.group(1).replace(",", " "), text)
     fragments: list[str] = []
     for piece in _SEPARATORS.split(text):
@@ -103,6 +108,8 @@ def _quote_aware(text: str) -> list[list[str]]:
         c = text[i]
         if c in _BREAKS or text.startswith("$(", i):
             close(i)
+            if _OPENERS.match(text, i):
+                pieces[-1].append(_ARGUMENT)  # a substitution stands for an argument
             if c not in " \t" and pieces[-1]:
                 pieces.append([])
             i += 2 if c == "$" else 1

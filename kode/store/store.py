@@ -1,0 +1,324 @@
+"""The store: sessions and their durable event logs, in SQLite or PostgreSQL.
+
+`Store.open()` picks the database (`url`, `$KODE_DATABASE_URL`, or `data_dir()/kode.db`),
+moves a corrupt SQLite file aside (noting it in `warnings` for the front-end to print), applies
+the migrations and hands back a ready store. Every write is one transaction.
+
+`append_events` is idempotent: an event already stored at its (session, seq) with the same
+content is skipped, so a caller may retry a batch whose commit it did not see. A different event
+at a stored seq raises `SeqConflict` and stores nothing: two writers on one session never
+interleave. Pass the session's `Lease` to also check, in the same transaction, that no other
+process has taken the session over.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from kode.protocol.codec import parse_event
+from kode.protocol.events import Event
+from kode.store import leases, opening
+from kode.store.engine import read_options
+from kode.store.errors import AmbiguousSession, SeqConflict, SessionBusy, SessionExists, SessionNotFound
+from kode.store.event_rows import Totals, to_rows, totals_of
+from kode.store.records import SessionRecord
+from kode.store.schema import events as events_t
+from kode.store.schema import sessions
+
+log = logging.getLogger("kode.store")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, *, warnings: list[str] | None = None) -> None:
+        self._engine = engine
+        self._read = read_options(engine)
+        self._leases: set[leases.Lease] = set()
+        self.warnings: list[str] = warnings or []
+        """Things the user should hear about (a corrupt database moved aside), once."""
+
+    @classmethod
+    async def open(cls, url: str | None = None) -> Store:
+        engine, warnings = await opening.open_engine(url)
+        return cls(engine, warnings=warnings)
+
+    @property
+    def dialect(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self._engine.dialect.name
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def close(self) -> None:
+        """Release the leases this store holds, then close every connection."""
+        for lease in list(self._leases):
+            try:
+                await lease.release()
+            except Exception as exc:  # the lease lapses on its own
+                log.warning("could not release the lease on %s: %s", lease.session_id, exc)
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    async def create_session(
+        self,
+        *,
+        id: str,  # noqa: A002 - the column's name
+        cwd: str,
+        model: str,
+        title: str = "",
+        forked_from: str | None = None,
+        forked_at_seq: int | None = None,
+    ) -> SessionRecord:
+        now = _now()
+        values = {
+            "id": id,
+            "title": title,
+            "cwd": cwd,
+            "model": model,
+            "status": "idle",
+            "created_at": now,
+            "updated_at": now,
+            "forked_from": forked_from,
+            "forked_at_seq": forked_at_seq,
+        }
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(sa.insert(sessions).values(values))
+                return await self._get(conn, id)
+        except IntegrityError:
+            async with self._read.begin() as conn:
+                if await self._exists(conn, id):
+                    raise SessionExists(id) from None
+            raise SessionNotFound(forked_from or id) from None
+
+    async def get_session(self, id_or_prefix: str) -> SessionRecord:
+        """The session with this id, or the only one whose id starts with it (like git)."""
+        if not id_or_prefix:
+            raise SessionNotFound(id_or_prefix)
+        async with self._read.begin() as conn:
+            exact = (await conn.execute(sa.select(sessions).where(sessions.c.id == id_or_prefix))).mappings().first()
+            if exact is not None:
+                return SessionRecord.from_row(exact)
+            query = (
+                sa.select(sessions)
+                .where(sessions.c.id.startswith(id_or_prefix, autoescape=True))
+                .order_by(sessions.c.updated_at.desc())
+                .limit(11)
+            )
+            rows = (await conn.execute(query)).mappings().all()
+        if not rows:
+            raise SessionNotFound(id_or_prefix)
+        if len(rows) > 1:
+            raise AmbiguousSession(id_or_prefix, [row["id"] for row in rows])
+        return SessionRecord.from_row(rows[0])
+
+    async def list_sessions(self, *, cwd: str | None = None, limit: int = 50) -> list[SessionRecord]:
+        """Most recently active first."""
+        query = sa.select(sessions).order_by(sessions.c.updated_at.desc(), sessions.c.id.desc()).limit(limit)
+        if cwd is not None:
+            query = query.where(sessions.c.cwd == cwd)
+        async with self._read.begin() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [SessionRecord.from_row(row) for row in rows]
+
+    async def latest_session(self, cwd: str) -> SessionRecord | None:
+        found = await self.list_sessions(cwd=cwd, limit=1)
+        return found[0] if found else None
+
+    async def update_session(
+        self,
+        id: str,  # noqa: A002
+        *,
+        title: str | None = None,
+        status: str | None = None,
+        model: str | None = None,
+    ) -> SessionRecord:
+        changes: dict[str, Any] = {"updated_at": _now()}
+        for name, value in (("title", title), ("status", status), ("model", model)):
+            if value is not None:
+                changes[name] = value
+        async with self._engine.begin() as conn:
+            result = await conn.execute(sa.update(sessions).where(sessions.c.id == id).values(changes))
+            if result.rowcount != 1:
+                raise SessionNotFound(id)
+            return await self._get(conn, id)
+
+    async def delete_session(self, id: str) -> None:  # noqa: A002
+        """Delete a session and its events; SessionBusy while another process holds its lease."""
+        async with self._engine.begin() as conn:
+            busy = await leases.live_holder(conn, id)
+            if busy is not None and not any(lease.session_id == id for lease in self._leases):
+                raise SessionBusy(id, *busy)
+            result = await conn.execute(sa.delete(sessions).where(sessions.c.id == id))
+            if result.rowcount != 1:
+                raise SessionNotFound(id)
+
+    async def fork_session(
+        self,
+        id: str,  # noqa: A002
+        *,
+        new_id: str,
+        at_seq: int | None = None,
+        title: str | None = None,
+    ) -> SessionRecord:
+        """A new session holding a copy of `id`'s events up to `at_seq` (all of them by default),
+        rewritten to the new session's id; the fork records where it came from."""
+        async with self._engine.begin() as conn:
+            source = await self._get(conn, id)
+            cut = source.last_seq if at_seq is None else min(at_seq, source.last_seq)
+            payloads = await self._payloads(conn, id, since=0, until=cut)
+            copied = [parse_event(p).model_copy(update={"session_id": new_id}) for p in payloads]
+            now = _now()
+            values = {
+                "id": new_id,
+                "title": source.title if title is None else title,
+                "cwd": source.cwd,
+                "model": source.model,
+                "status": "idle",
+                "created_at": now,
+                "updated_at": now,
+                "forked_from": source.id,
+                "forked_at_seq": cut,
+            }
+            try:
+                await conn.execute(sa.insert(sessions).values(values))
+            except IntegrityError:
+                raise SessionExists(new_id) from None
+            if copied:
+                await conn.execute(sa.insert(events_t), to_rows(new_id, copied))
+                await self._add_totals(conn, new_id, totals_of(copied), touch=False)
+            return await self._get(conn, new_id)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def append_events(
+        self, session_id: str, events: Sequence[Event], *, lease: leases.Lease | None = None
+    ) -> int:
+        """Store durable events in one transaction; returns how many were new (see module doc)."""
+        if not events:
+            return 0
+        rows = to_rows(session_id, events)
+        try:
+            async with self._engine.begin() as conn:
+                if lease is not None:
+                    await lease.check(conn)
+                await conn.execute(sa.insert(events_t), rows)
+                await self._add_totals(conn, session_id, totals_of(events))
+            return len(rows)
+        except IntegrityError:
+            pass  # a seq already stored, or no such session: sort it out below
+        async with self._engine.begin() as conn:
+            if lease is not None:
+                await lease.check(conn)
+            if not await self._exists(conn, session_id):
+                raise SessionNotFound(session_id)
+            stored = await self._stored_payloads(conn, session_id, [row["seq"] for row in rows])
+            clashes = [row["seq"] for row in rows if row["seq"] in stored and stored[row["seq"]] != row["payload"]]
+            if clashes:
+                raise SeqConflict(session_id, clashes)
+            fresh = [event for event in events if event.seq not in stored]
+            if fresh:
+                await conn.execute(sa.insert(events_t), [row for row in rows if row["seq"] not in stored])
+                await self._add_totals(conn, session_id, totals_of(fresh))
+            return len(fresh)
+
+    async def append_event(self, event: Event, *, lease: leases.Lease | None = None) -> int:
+        """One event, one transaction: the `EventLog.persist` path."""
+        return await self.append_events(event.session_id, [event], lease=lease)
+
+    async def load_events(self, session_id: str, since: int = 0) -> list[Event]:
+        """The stored events after seq `since`, in seq order."""
+        return [parse_event(payload) for payload in await self.load_event_json(session_id, since)]
+
+    async def load_event_json(self, session_id: str, since: int = 0) -> list[str]:
+        """The same, as the stored JSON lines (for streaming them on without re-encoding)."""
+        async with self._read.begin() as conn:
+            payloads = await self._payloads(conn, session_id, since=since)
+            if not payloads and not await self._exists(conn, session_id):
+                raise SessionNotFound(session_id)
+        return payloads
+
+    # -- leases --------------------------------------------------------------------------------
+
+    async def acquire(
+        self,
+        session_id: str,
+        owner: str = "kode",
+        *,
+        ttl: float = leases.DEFAULT_TTL,
+        heartbeat: bool = True,
+    ) -> leases.Lease:
+        """The right to write `session_id`, renewed in the background while `heartbeat` is on;
+        SessionBusy if another live process has it. Released by `release()` or `close()`."""
+        lease = await leases.acquire(self._engine, session_id, owner, ttl=ttl, on_done=self._leases.discard)
+        self._leases.add(lease)
+        if heartbeat:
+            lease.start_heartbeat()
+        return lease
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _get(self, conn: AsyncConnection, session_id: str) -> SessionRecord:
+        row = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).mappings().first()
+        if row is None:
+            raise SessionNotFound(session_id)
+        return SessionRecord.from_row(row)
+
+    async def _exists(self, conn: AsyncConnection, session_id: str) -> bool:
+        query = sa.select(sessions.c.id).where(sessions.c.id == session_id)
+        return (await conn.execute(query)).first() is not None
+
+    async def _payloads(self, conn: AsyncConnection, session_id: str, *, since: int, until: int | None = None) -> list[str]:
+        query = (
+            sa.select(events_t.c.payload)
+            .where(events_t.c.session_id == session_id, events_t.c.seq > since)
+            .order_by(events_t.c.seq)
+        )
+        if until is not None:
+            query = query.where(events_t.c.seq <= until)
+        return list((await conn.execute(query)).scalars())
+
+    async def _stored_payloads(self, conn: AsyncConnection, session_id: str, seqs: list[int]) -> dict[int, str]:
+        query = sa.select(events_t.c.seq, events_t.c.payload).where(
+            events_t.c.session_id == session_id, events_t.c.seq.between(min(seqs), max(seqs))
+        )
+        wanted = set(seqs)
+        return {row.seq: row.payload for row in await conn.execute(query) if row.seq in wanted}
+
+    async def _add_totals(self, conn: AsyncConnection, session_id: str, totals: Totals, *, touch: bool = True) -> None:
+        c = sessions.c
+        changes: dict[str, Any] = {
+            "input_tokens": c.input_tokens + totals.input_tokens,
+            "output_tokens": c.output_tokens + totals.output_tokens,
+            "cache_read_tokens": c.cache_read_tokens + totals.cache_read_tokens,
+            "cost_usd": c.cost_usd + totals.cost_usd,
+            "event_count": c.event_count + totals.count,
+            "last_seq": sa.case((c.last_seq < totals.last_seq, totals.last_seq), else_=c.last_seq),
+        }
+        if touch:
+            changes["updated_at"] = _now()
+        if totals.model is not None:
+            changes["model"] = totals.model
+        result = await conn.execute(sa.update(sessions).where(c.id == session_id).values(changes))
+        if result.rowcount != 1:
+            raise SessionNotFound(session_id)
+
