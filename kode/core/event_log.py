@@ -6,6 +6,10 @@ to a persistence hook); live-only deltas sit in a bounded ring. A subscriber is 
 per-subscriber queues to overflow, so durable events are never dropped; a subscriber that falls
 behind by more than the ring holds gets a `Lagged` event counting the deltas it missed (their
 content is folded into the durable events it still receives).
+
+With a persist hook attached, durable events become visible to subscribers only once the hook
+reports them committed (`mark_committed`), and nothing after them is shown before: whatever a
+client has seen survives a crash. Without a hook every event is visible at once.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class EventLog:
         self._changed = asyncio.Event()
         self._completed: set[str] = set()
         self._closed = False
+        self._pending: deque[int] = deque()
+        """Seqs of durable events handed to `persist` and not yet committed, oldest first."""
         self.persist: PersistHook | None = None
 
     @property
@@ -65,11 +71,23 @@ class EventLog:
             self._durable_seqs.append(stamped.seq)
             self._completed.update(_completes(stamped))
             if self.persist is not None:
+                self._pending.append(stamped.seq)
                 self.persist(stamped)
         else:
             self._live.append(stamped)
         self._wake()
         return stamped
+
+    def mark_committed(self, seq: int) -> None:
+        """The persist hook has durably stored every event up to `seq`."""
+        while self._pending and self._pending[0] <= seq:
+            self._pending.popleft()
+        self._wake()
+
+    @property
+    def visible_seq(self) -> int:
+        """Subscribers see events up to here: everything before the oldest uncommitted event."""
+        return self._pending[0] - 1 if self._pending else self._seq
 
     def close(self) -> None:
         self._closed = True
@@ -85,10 +103,11 @@ class EventLog:
         Deltas of a message or tool call that has since completed are left out: the completing
         durable event carries their content, and is authoritative.
         """
-        durable = self._durable[bisect_right(self._durable_seqs, cursor) :]
+        limit = self.visible_seq
+        durable = self._durable[bisect_right(self._durable_seqs, cursor) : bisect_right(self._durable_seqs, limit)]
         if not self._live or self._live[-1].seq <= cursor:
             return durable, 0
-        live = [e for e in self._live if e.seq > cursor and _key(e) not in self._completed]
+        live = [e for e in self._live if cursor < e.seq <= limit and _key(e) not in self._completed]
         oldest = self._live[0].seq
         missed = 0
         if oldest > cursor + 1:
@@ -114,7 +133,7 @@ class EventLog:
                 cursor = event.seq
             if not follow or (self._closed and cursor >= self._seq):
                 return
-            if cursor >= self._seq:
+            if cursor >= self.visible_seq:
                 await waiter.wait()
 
 

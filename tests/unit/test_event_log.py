@@ -65,3 +65,33 @@ async def test_lagging_follower_is_told_and_loses_no_durable_event() -> None:
     lagged = [e for e in rest if isinstance(e, ev.Lagged)]
     assert lagged and lagged[0].missed == 6
     assert [e.seq for e in rest if not isinstance(e, ev.Lagged)] == [8, 9, 10, 11, 12]
+
+
+async def test_with_a_persist_hook_subscribers_see_only_committed_events() -> None:
+    log = EventLog("s")
+    written: list[int] = []
+    log.persist = lambda event: written.append(event.seq)
+    log.append(ev.UserMessage(message_id="u", text="hi"))  # 1, durable, pending
+    log.append(ev.TextDelta(message_id="m", text="a"))  # 2, live, behind the pending event
+    assert written == [1]
+    assert await collect(log) == [], "nothing is shown before event 1 is committed"
+    log.mark_committed(1)
+    assert [e.seq for e in await collect(log)] == [1, 2]
+    log.append(ev.MessageCompleted(message_id="m", text="a"))  # 3
+    log.append(ev.Warning(code="w", message=""))  # 4
+    log.mark_committed(3)
+    assert [e.seq for e in await collect(log, since=2)] == [3]
+    log.mark_committed(4)
+    assert [e.seq for e in await collect(log, since=2)] == [3, 4]
+
+
+async def test_a_follower_waits_for_the_commit() -> None:
+    log = EventLog("s")
+    log.persist = lambda event: None
+    stream = log.events(0)
+    log.append(ev.Warning(code="w", message=""))
+    pending = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.01)
+    assert not pending.done()
+    log.mark_committed(1)
+    assert (await asyncio.wait_for(pending, 1)).seq == 1
