@@ -156,6 +156,19 @@ def test_unparseable_commands_are_never_allowed_by_patterns_but_still_denied() -
     assert decide(PermissionPolicy(PermissionMode.ACCEPT_EDITS, allow=["bash(ls*)"]), "case x in a) ls;; esac") == "ask"
 
 
+def test_denied_commands_in_quoted_text_ask_instead_of_being_allowed() -> None:
+    policy = PermissionPolicy(allow=["bash(echo*)", "bash(git commit*)"], deny=["bash(rm *)", "bash(git push*)"])
+    decision = policy.decide("bash", "bash", 'echo "done; rm -rf build"')
+    assert (decision.action, decision.rule) == ("ask", "bash(rm *)")
+    assert "would match deny rule bash(rm *) if it ran" in decision.reason
+    assert decide(policy, "git commit -m 'Stop using rm -rf in the Makefile'") == "allow"
+    assert decide(policy, 'echo "remember to git push"') == "allow"
+    bypass = PermissionPolicy(PermissionMode.BYPASS, deny=["bash(rm *)", "bash(curl*)"])
+    assert decide(bypass, "echo 'a && rm -rf x'") == "ask"
+    assert decide(bypass, "echo 'rm -rf x'") == "allow"
+    assert decide(bypass, "grep -rn 'curl' src") == "allow"
+
+
 def test_a_literal_rule_allows_exactly_that_compound_command() -> None:
     policy = PermissionPolicy(allow=["bash(npm ci && npm test)"])
     assert decide(policy, "npm ci && npm test") == "allow"
@@ -186,7 +199,8 @@ def test_assignments_that_change_what_runs_need_their_own_rule() -> None:
     for command in ["PATH=/tmp/evil git status", "LD_PRELOAD=x.so git status", "GIT_SSH_COMMAND=x git log",
                     "env HOME=/tmp git status", "PAGER='sh -c x' git log"]:  # fmt: skip
         assert decide(policy, command) == "ask", command
-    assert decide(PermissionPolicy(allow=["bash(PATH=* git status*)", "bash(git status*)"]), "PATH=/x git status") == "allow"
+    explicit = PermissionPolicy(allow=["bash(PATH=* git status*)", "bash(git status*)"])
+    assert decide(explicit, "PATH=/x git status") == "allow"
 
 
 def test_assignments_alone_need_approval() -> None:

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from kode.core.permissions import parse_shell_command, split_shell_command
-from kode.core.permissions._lexer import unquote_word
+from kode.core.permissions._lexer import placeholder_mark, unquote_word
 from kode.core.permissions.fallback import fallback_fragments
 from kode.core.permissions.shell import MAX_DEPTH
 
@@ -292,12 +292,20 @@ def test_unterminated_here_documents_are_unparseable(command: str) -> None:
         'echo "unterminated',
         "echo $(unterminated",
         "echo )",
-        "echo __kode_sub_0__",
         "[[ ( -f x ) ]]",
     ],
 )
 def test_unparseable(command: str) -> None:
     assert split(command) is None
+
+
+def test_placeholder_lookalikes_are_just_text() -> None:
+    assert split("grep -rn '$__kode_sub_0__' . && echo $__kode_arith_1__") == [
+        "grep -rn $__kode_sub_0__ .",
+        "echo $__kode_arith_1__",
+    ]
+    mark = placeholder_mark("echo x")
+    assert split(f"echo {mark}") == [f"echo {mark}"]  # the mark of another command is harmless
 
 
 def test_keywords_bashlex_rejects_are_retried_escaped() -> None:

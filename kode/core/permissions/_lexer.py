@@ -21,13 +21,33 @@ Anything it cannot follow raises `ScanError`; callers then treat the command as 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
-PLACEHOLDER_MARK = "__kode_"
-PLACEHOLDER = re.compile(r"__kode_(heredoc|sub|arith|param)_(\d+)__")
-_EXPANSION_PLACEHOLDER = re.compile(r"\$__kode_(sub|arith|param)_(\d+)__")
-_INSERTED = re.compile(r"<<<__kode_heredoc_\d+__|\$__kode_(?:sub|arith|param)_\d+__")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def placeholder_mark(command: str) -> str:
+    """The prefix of the placeholders put into `command`: derived from its hash, so the command
+    cannot already contain it (short of a hash collision, which then only makes it unparseable)."""
+    digest = hashlib.sha256(command.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"__kode{digest}_"
+
+
+@functools.lru_cache(maxsize=64)
+def _expansion_placeholder(mark: str) -> re.Pattern[str]:
+    return re.compile(rf"\${re.escape(mark)}(sub|arith|param)_(\d+)__")
+
+
+@functools.lru_cache(maxsize=64)
+def heredoc_placeholder(mark: str) -> re.Pattern[str]:
+    return re.compile(rf"{re.escape(mark)}heredoc_(\d+)__")
+
 
 _METACHARS = frozenset(" \t\n;&|()<>")
 # What an arithmetic expression may contain, substitutions aside, for us to treat it as one;
@@ -43,6 +63,8 @@ class ScanError(ValueError):
 class Prepared:
     text: str
     """The command with placeholders for substitutions and without here-document bodies."""
+    mark: str
+    """The prefix of every placeholder (see `placeholder_mark`)."""
     placeholders: set[str] = field(default_factory=set)
     """Every placeholder put in, like `sub_0`, `heredoc_1` (kind and number)."""
     inner: list[str] = field(default_factory=list)
@@ -52,9 +74,11 @@ class Prepared:
 
     def restore(self, value: str) -> str:
         """`value` with placeholders put back as written (here-document bodies stay out)."""
-        if PLACEHOLDER_MARK not in value:
+        if self.mark not in value:
             return value
-        return _INSERTED.sub(lambda m: self.originals.get(m.group(), m.group()), value)
+        for inserted, original in self.originals.items():
+            value = value.replace(inserted, original)
+        return value
 
 
 @dataclass(slots=True)
@@ -70,9 +94,10 @@ class Scanner:
     `$(( ))`, backticks and here-documents. It finds where each construct ends and, at the top
     level (`record`), replaces the ones bashlex must not see."""
 
-    def __init__(self, text: str, *, record: bool = False) -> None:
+    def __init__(self, text: str, *, record: bool = False, mark: str = "") -> None:
         self.t = text
         self.n = len(text)
+        self.mark = mark
         self.record = record
         """True while scanning the top level of a command we are preparing for bashlex."""
         self.edits: list[tuple[int, int, str]] = []
@@ -235,7 +260,7 @@ class Scanner:
                 i += 1
         raise ScanError("unterminated $((")
 
-    def nested(self, scan, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def nested(self, scan: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         """Run `scan` with recording off: what it passes over is replaced as a whole, if at all."""
         record, self.record = self.record, False
         try:
@@ -248,7 +273,7 @@ class Scanner:
     def placeholder(self, kind: str, start: int, end: int, prefix: str = "$") -> None:
         number = self.counts.get(kind, 0)
         self.counts[kind] = number + 1
-        self.edits.append((start, end, f"{prefix}__kode_{kind}_{number}__"))
+        self.edits.append((start, end, f"{prefix}{self.mark}{kind}_{number}__"))
 
     def substitution(self, start: int, body: int, closer: str) -> int:
         """`$( )`, backticks, `<( )` or `>( )` from `start`; the command text begins at `body`."""
@@ -331,9 +356,10 @@ class Scanner:
 
 def prepare(command: str) -> Prepared:
     """Replace what bashlex must not see (see the module docstring) in `command`."""
-    if PLACEHOLDER_MARK in command:
+    mark = placeholder_mark(command)
+    if mark in command:
         raise ScanError("command contains kode's placeholder marker")
-    scanner = Scanner(command, record=True)
+    scanner = Scanner(command, record=True, mark=mark)
     scanner.command(0, None)
     if scanner.pending:
         raise ScanError("here-document without a body")
@@ -349,7 +375,7 @@ def prepare(command: str) -> Prepared:
         last = end
     pieces.append(command[last:])
     placeholders = {f"{kind}_{i}" for kind, count in scanner.counts.items() for i in range(count)}
-    return Prepared("".join(pieces), placeholders, scanner.inner, originals)
+    return Prepared("".join(pieces), mark, placeholders, scanner.inner, originals)
 
 
 def extract_substitutions(text: str) -> list[str]:
@@ -370,9 +396,9 @@ def extract_substitutions(text: str) -> list[str]:
             end = scanner.command(i + 1, "`")
             found.append(_unescape_backticks(text[i + 1 : end - 1], False))
             i = end
-        elif text.startswith("$((", i) and (end := scanner.arith(i + 3)) is not None:
-            found.extend(extract_substitutions(text[i + 3 : end - 2]))
-            i = end
+        elif text.startswith("$((", i) and (close := scanner.arith(i + 3)) is not None:
+            found.extend(extract_substitutions(text[i + 3 : close - 2]))
+            i = close
         elif text.startswith("$(", i):
             end = scanner.command(i + 2, ")")
             found.append(text[i + 2 : end - 1])
@@ -411,8 +437,10 @@ class WordParts:
     place (it should leave none; this is the second line of defence)."""
 
 
-def word_parts(raw: str) -> WordParts:
-    """Find the placeholders and substitutions one word expands, honouring its quotes."""
+def word_parts(raw: str, mark: str) -> WordParts:
+    """Find the placeholders (with prefix `mark`) and substitutions one word expands, honouring
+    its quotes."""
+    placeholder = _expansion_placeholder(mark)
     scanner = Scanner(raw)
     parts = WordParts()
     i, n = 0, len(raw)
@@ -428,16 +456,16 @@ def word_parts(raw: str) -> WordParts:
             i = scanner.single(i + 1)
         elif raw.startswith("$'", i) and not in_dquote:
             i = scanner.ansi_c(i + 2)
-        elif (match := _EXPANSION_PLACEHOLDER.match(raw, i)) is not None:
+        elif (match := placeholder.match(raw, i)) is not None:
             parts.placeholders.append(f"{match.group(1)}_{match.group(2)}")
             i = match.end()
         elif c == "`":
             end = scanner.command(i + 1, "`")
             parts.substitutions.append(_unescape_backticks(raw[i + 1 : end - 1], in_dquote))
             i = end
-        elif raw.startswith("$((", i) and (end := scanner.arith(i + 3)) is not None:
-            parts.substitutions.extend(extract_substitutions(raw[i + 3 : end - 2]))
-            i = end
+        elif raw.startswith("$((", i) and (close := scanner.arith(i + 3)) is not None:
+            parts.substitutions.extend(extract_substitutions(raw[i + 3 : close - 2]))
+            i = close
         elif raw.startswith("$(", i) or (raw.startswith(("<(", ">("), i) and not in_dquote):
             end = scanner.command(i + 2, ")")
             parts.substitutions.append(raw[i + 2 : end - 1])

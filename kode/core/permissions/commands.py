@@ -302,7 +302,10 @@ def _env(b: _Builder, args: list[Word]) -> _Unwrap | None:
         if arg in ("-S", "--split-string") or arg.startswith(("-S", "--split-string=")):
             # `env -S 'cmd args'` splits its argument into a command line.
             rest = [w.value for w in args[i + 1 :]]
-            first = [] if arg in ("-S", "--split-string") else [arg.partition("=")[2] or arg[2:]]
+            if arg in ("-S", "--split-string"):
+                first = []
+            else:
+                first = [arg.partition("=")[2] if arg.startswith("--") else arg[2:]]
             return _Unwrap(b.string(" ".join(first + rest)), False)
         if arg in ("-u", "-C", "--unset", "--chdir"):
             i += 2

@@ -21,7 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from kode.core.permissions._lexer import Scanner, ScanError, decode_ansi_c, unquote_word
+from kode.core.permissions._lexer import ScanError, Scanner, decode_ansi_c, unquote_word
 from kode.core.permissions.commands import ARGS_SENTINEL, ASSIGNMENT
 
 MAX_DEPTH = 8
@@ -32,9 +32,9 @@ _BRACES = re.compile(r"\{([^{}\s]*,[^{}\s]*)\}")
 _QUOTES = re.compile(r"\$(?=['\"])|['\"\\]")
 _BREAKS = frozenset(" \t\n;&|()<>`{}")
 _KEYWORDS = frozenset(
-    "if then else elif fi do done while until for select case esac in function time coproc "
-    "! [[ ]] { }".split()
-)
+    {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for", "select", "case", "esac",
+     "in", "function", "time", "coproc", "!", "[[", "]]", "{", "}"}
+)  # fmt: skip
 
 
 def fallback_fragments(command: str, depth: int = 0) -> list[str]:
@@ -53,6 +53,11 @@ def fallback_fragments(command: str, depth: int = 0) -> list[str]:
 
 
 _OPENERS = re.compile(r"\$\(|[<>]\(|`")
+
+
+def crude_fragments(command: str) -> list[str]:
+    """Only the crude split: fragments cut at every separator, even inside quotes."""
+    return list(dict.fromkeys(_crude(command.replace("\\\n", ""))))
 
 
 def _crude(text: str) -> list[str]:
@@ -117,18 +122,20 @@ def _quote_aware(text: str) -> list[list[str]]:
         elif c == "\\":
             i += 2
         elif c in "'\"" or text.startswith(("$'", '$"'), i):
-            try:
-                if c == "'":
-                    i = scanner.single(i + 1)
-                elif c == '"':
-                    i = scanner.dquote(i + 1)
-                elif text[i + 1] == "'":
-                    i = scanner.ansi_c(i + 2)
-                else:
-                    i = scanner.dquote(i + 2)
-            except ScanError:
-                i = n
+            i = _after_quote(scanner, text, i)
         else:
             i += 1
     close(min(i, n))
     return [piece for piece in pieces if piece]
+
+
+def _after_quote(scanner: Scanner, text: str, i: int) -> int:
+    """Index after the quoted string at `i`, or the end of the text if it is not closed."""
+    try:
+        if text[i] == "'":
+            return scanner.single(i + 1)
+        if text[i] == '"':
+            return scanner.dquote(i + 1)
+        return scanner.ansi_c(i + 2) if text[i + 1] == "'" else scanner.dquote(i + 2)
+    except ScanError:
+        return len(text)

@@ -1,13 +1,18 @@
 """The permission decision: allow, ask or deny one tool call.
 
 Order of precedence, first match wins:
-1. a deny rule matches -> deny (in every mode, bypass included);
+1. a deny rule matches -> deny (in every mode, bypass included); for commands, any simple
+   command, wrapped command or substitution, or for an unparseable command any crude fragment;
 2. plan mode and the call edits files or runs a command -> deny;
-3. bypass mode -> allow (but a command we cannot fully resolve asks when deny rules exist,
+3. a command whose text, split crudely (even inside quotes), shows a denied command that the
+   real parse did not find -> ask: it is probably quoted text, but never allowed unseen;
+4. bypass mode -> allow (but a command we cannot fully resolve asks when deny rules exist,
    since no deny rule can be checked against `$CMD` or an unparseable command);
-4. an ask rule matches -> ask;
-5. an allow rule matches -> allow (for commands: every simple command must be allowed);
-6. the mode's default: reads and other tools run; edits ask (run in accept-edits); commands ask.
+5. an ask rule matches -> ask;
+6. an allow rule matches -> allow (for commands: every simple command must be allowed, and
+   commands that cannot be parsed or name their program at run time never are);
+7. the mode's default: reads and other tools run; edits ask (run in accept-edits, inside the
+   workspace); commands ask.
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from kode.core.permissions.commands import ShellCommand
-from kode.core.permissions.fallback import fallback_fragments
+from kode.core.permissions.commands import ARGS_SENTINEL, ShellCommand
+from kode.core.permissions.fallback import crude_fragments, fallback_fragments
 from kode.core.permissions.modes import PermissionMode
-from kode.core.permissions.rules import Rule, RuleError
+from kode.core.permissions.rules import Rule
 from kode.core.permissions.shell import parse_shell_command
-from kode.tools.base import ToolKind
+
+if TYPE_CHECKING:
+    from kode.tools.base import ToolKind
 
 Action = Literal["allow", "ask", "deny"]
 _KINDS: frozenset[str] = frozenset({"read", "edit", "bash", "other"})
@@ -48,7 +55,7 @@ class PermissionPolicy:
         ask: Iterable[str | Rule] = (),
         deny: Iterable[str | Rule] = (),
     ) -> None:
-        self.mode = mode  # type: ignore[assignment]  # the setter accepts str
+        self.mode = mode
         self._allow = _parse_rules(allow)
         self._ask = _parse_rules(ask)
         self._deny = _parse_rules(deny)
@@ -90,7 +97,7 @@ class PermissionPolicy:
             raise ValueError(f"unknown tool kind {kind!r}")
         if kind == "bash":
             return _BashDecision(self, tool_name, kind, target).decide()
-        return self._decide_other(tool_name, kind, target)
+        return _TargetDecision(self, tool_name, kind, target).decide()
 
     @staticmethod
     def suggest_rule(tool_name: str, kind: ToolKind, target: str) -> str:
@@ -108,48 +115,59 @@ class PermissionPolicy:
             return f"{name}({_escape_path(path)})"
         return f"{name}({_escape_glob(path)})"
 
-    # -- files and other tools ------------------------------------------------------------------
 
-    def _decide_other(self, tool_name: str, kind: ToolKind, target: str) -> Decision:
-        files = kind in ("read", "edit")
-        path = _normalise_path(target) if files else target
-        outside = files and _outside_workspace(path)
-        subject = f"`{_short(path)}`" if path else tool_name
+class _TargetDecision:
+    """One file or other tool call's decision; see the module docstring for the order."""
 
-        def first(rules: Iterable[Rule], *, for_allow: bool = False) -> Rule | None:
-            for rule in rules:
-                if not rule.applies_to(tool_name, kind):
-                    continue
-                if rule.pattern is None:
-                    return rule
-                if not files:
-                    if rule.matches_command(path):
-                        return rule
-                elif outside and for_allow:
-                    continue  # patterns describe the workspace; outside it they never allow
-                elif any(rule.matches_path(p) for p in (_path_tails(path) if outside else [path])):
-                    return rule
-            return None
+    def __init__(self, policy: PermissionPolicy, tool_name: str, kind: ToolKind, target: str) -> None:
+        self.policy = policy
+        self.mode = policy.mode
+        self.tool_name = tool_name
+        self.kind = kind
+        self.files = kind in ("read", "edit")
+        self.path = _normalise_path(target) if self.files else target
+        self.outside = self.files and _outside_workspace(self.path)
+        self.subject = f"`{_short(self.path)}`" if self.path else tool_name
 
-        if rule := first(self._deny):
-            return Decision("deny", f"{subject} matches deny rule {rule}", str(rule))
-        if self.mode is PermissionMode.PLAN and kind == "edit":
-            return Decision("deny", f"Plan mode is read-only: {tool_name} would change {subject}.")
+    def decide(self) -> Decision:
+        if rule := self.first(self.policy.deny_rules):
+            return Decision("deny", f"{self.subject} matches deny rule {rule}", str(rule))
+        if self.mode is PermissionMode.PLAN and self.kind == "edit":
+            return Decision("deny", f"Plan mode is read-only: {self.tool_name} would change {self.subject}.")
         if self.mode is PermissionMode.BYPASS:
             return Decision("allow", "Bypass mode allows everything no deny rule matches.")
-        if rule := first(self._ask):
-            return Decision("ask", f"{subject} matches ask rule {rule}", str(rule))
-        if rule := first(self.allow_rules, for_allow=True):
-            return Decision("allow", f"{subject} matches allow rule {rule}", str(rule))
-        if kind == "read":
+        if rule := self.first(self.policy.ask_rules):
+            return Decision("ask", f"{self.subject} matches ask rule {rule}", str(rule))
+        if rule := self.first(self.policy.allow_rules, for_allow=True):
+            return Decision("allow", f"{self.subject} matches allow rule {rule}", str(rule))
+        return self.default()
+
+    def default(self) -> Decision:
+        if self.kind == "read":
             return Decision("allow", f"Reading files is allowed in {self.mode} mode.")
-        if kind == "other":
-            return Decision("allow", f"{tool_name} is allowed in {self.mode} mode.")
-        if self.mode is PermissionMode.ACCEPT_EDITS:
-            if outside:
-                return Decision("ask", f"{subject} is outside the workspace.")
-            return Decision("allow", "accept-edits mode allows file edits.")
-        return Decision("ask", f"File edits need approval in {self.mode} mode.")
+        if self.kind == "other":
+            return Decision("allow", f"{self.tool_name} is allowed in {self.mode} mode.")
+        if self.mode is not PermissionMode.ACCEPT_EDITS:
+            return Decision("ask", f"File edits need approval in {self.mode} mode.")
+        if self.outside:
+            return Decision("ask", f"{self.subject} is outside the workspace.")
+        return Decision("allow", "accept-edits mode allows file edits.")
+
+    def first(self, rules: Iterable[Rule], *, for_allow: bool = False) -> Rule | None:
+        return next((r for r in rules if self.matches(r, for_allow=for_allow)), None)
+
+    def matches(self, rule: Rule, *, for_allow: bool) -> bool:
+        if not rule.applies_to(self.tool_name, self.kind):
+            return False
+        if rule.pattern is None:
+            return True
+        if not self.files:
+            return rule.matches_command(self.path)
+        if not self.outside:
+            return rule.matches_path(self.path)
+        # Patterns describe the workspace: outside it they never allow, but deny and ask rules
+        # see the path from every directory down.
+        return not for_allow and any(rule.matches_path(tail) for tail in _path_tails(self.path))
 
 
 class _BashDecision:
@@ -170,6 +188,13 @@ class _BashDecision:
             return Decision("deny", f"`{_short(text)}` matches deny rule {rule}", str(rule))
         if self.mode is PermissionMode.PLAN:
             return Decision("deny", "Plan mode is read-only: commands are not run.")
+        if self.commands is not None and (hit := self._hit_fragments(self.deny, anywhere=False)):
+            # The parse found no denied command, but a crude split of the same text does: it is
+            # probably quoted text, yet a parser mistake must not turn it into an allow.
+            rule, text = hit
+            return Decision(
+                "ask", f"`{_short(text)}` would match deny rule {rule} if it ran as a command.", str(rule)
+            )
         if self.mode is PermissionMode.BYPASS:
             if self.deny and self.unresolved():
                 return Decision(
@@ -184,7 +209,8 @@ class _BashDecision:
         return self.allowed()
 
     def hit(self, rules: list[Rule]) -> tuple[Rule, str] | None:
-        """The first rule matching the command, any sub-command or wrapped command."""
+        """The first rule matching the command, any sub-command or wrapped command:
+        (rule, what it matched)."""
         for rule in rules:
             if rule.pattern is None or rule.literal == self.stripped:
                 return rule, self.stripped
@@ -192,17 +218,25 @@ class _BashDecision:
         if not patterned:
             return None
         if self.commands is None:
-            for fragment in fallback_fragments(self.command):
-                for rule in patterned:
-                    if rule.matches_command_suffix(fragment):
-                        return rule, fragment.replace("\x00", "…")
-            return None
+            return self._hit_fragments(patterned, anywhere=True)
         for top in self.commands:
             for command in top.walk():
-                for text in command.match_texts():
-                    for rule in patterned:
-                        if rule.matches_command(text):
-                            return rule, command.text
+                for rule in patterned:
+                    if any(rule.matches_command(text) for text in command.match_texts()):
+                        return rule, command.text
+        return None
+
+    def _hit_fragments(self, rules: list[Rule], *, anywhere: bool) -> tuple[Rule, str] | None:
+        """A rule matching a crude fragment of the command: from some word on (`anywhere`, for
+        commands we could not parse) or as a whole."""
+        patterned = [r for r in rules if r.pattern is not None]
+        if not patterned:
+            return None
+        fragments = fallback_fragments(self.command) if anywhere else crude_fragments(self.command)
+        for fragment in fragments:
+            for rule in patterned:
+                if rule.matches_command_suffix(fragment) if anywhere else rule.matches_command(fragment):
+                    return rule, fragment.replace(ARGS_SENTINEL, "…")
         return None
 
     def unresolved(self) -> bool:
@@ -310,10 +344,11 @@ def _short(text: str, limit: int = 120) -> str:
 
 _SUBCOMMAND = re.compile(r"[a-z][a-z0-9_-]*\Z")
 _EXACT_ONLY = frozenset(
-    "sh bash zsh dash ksh fish python python3 node deno bun perl ruby php eval exec source . "
-    "sudo doas su env xargs rm rmdir dd mkfs shred chmod chown kill pkill killall curl wget "
-    "ssh scp rsync nc".split()
-)
+    {"sh", "bash", "zsh", "dash", "ksh", "fish", "python", "python3", "node", "deno", "bun", "perl",
+     "ruby", "php", "eval", "exec", "source", ".", "sudo", "doas", "su", "env", "xargs", "rm", "rmdir",
+     "dd", "mkfs", "shred", "chmod", "chown", "kill", "pkill", "killall", "curl", "wget", "ssh", "scp",
+     "rsync", "nc"}
+)  # fmt: skip
 """Programs for which a prefix rule would allow far more than the command at hand."""
 
 

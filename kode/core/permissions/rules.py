@@ -19,10 +19,13 @@ A rule is a name and an optional pattern: `bash`, `bash(git status*)`, `edit(src
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pathspec
 
-from kode.tools.base import ToolKind
+if TYPE_CHECKING:
+    from kode.tools.base import ToolKind
+
 
 KIND_NAMES: tuple[ToolKind, ...] = ("bash", "edit", "read")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
@@ -40,7 +43,7 @@ class RuleError(ValueError):
 class Rule:
     """One parsed permission rule. Equal rules have equal text."""
 
-    __slots__ = ("name", "pattern", "literal", "_command", "_suffix", "_paths")
+    __slots__ = ("_command", "_paths", "_suffix", "literal", "name", "pattern")
 
     def __init__(self, name: str, pattern: str | None = None) -> None:
         self.name = name.lower() if name.lower() in KIND_NAMES else name
@@ -50,7 +53,7 @@ class Rule:
         compound command written exactly so)."""
         self._command: re.Pattern[str] | None = None
         self._suffix: re.Pattern[str] | None = None
-        self._paths: pathspec.PathSpec | None = None
+        self._paths: pathspec.GitIgnoreSpec | None = None
         if pattern is None:
             return
         if self.name != "bash":  # edit, read, or a tool name whose kind we learn per call
@@ -160,7 +163,7 @@ def _command_regex(pattern: str) -> tuple[str, str | None]:
     return regex, None if wildcard else "".join(literal)
 
 
-def _path_spec(rule: str, pattern: str) -> pathspec.PathSpec:
+def _path_spec(rule: str, pattern: str) -> pathspec.GitIgnoreSpec:
     if pattern.startswith("!"):
         raise RuleError(rule, "negated patterns are not supported; write a deny or ask rule instead")
     try:

@@ -25,16 +25,16 @@ arrays and the like still fail.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import bashlex
+import bashlex  # type: ignore[import-untyped]
 
 from kode.core.permissions._lexer import (
-    PLACEHOLDER,
+    Prepared,
     ScanError,
     extract_substitutions,
+    heredoc_placeholder,
     prepare,
     unquote_word,
     word_parts,
@@ -79,7 +79,7 @@ def _analyse(command: str, depth: int) -> list[ShellCommand] | None:
     if parsed is None:
         return None
     nodes, text = parsed
-    walker = _Walker(text, depth, prepared.restore)
+    walker = _Walker(text, depth, prepared)
     try:
         commands = [c for node in nodes for c in walker.walk(node, _NO_REDIRECT)]
     except (_Unsupported, ScanError):
@@ -134,7 +134,7 @@ _NO_REDIRECT = _Redirect()
 class _Walker:
     text: str
     depth: int
-    restore: Callable[[str], str]
+    prepared: Prepared
     placeholders: set[str] = field(default_factory=set)
     covered: list[tuple[int, int]] = field(default_factory=list)
 
@@ -190,7 +190,7 @@ class _Walker:
     def word(self, node: Any) -> Word:
         self.cover(node)
         value, dynamic = unquote_word(self.raw(node))
-        return Word(self.restore(value), dynamic)
+        return Word(self.prepared.restore(value), dynamic)
 
     def raw(self, node: Any) -> str:
         start, end = node.pos
@@ -206,9 +206,9 @@ class _Walker:
         target = node.output
         if not hasattr(target, "kind"):
             return None, False, found  # an fd duplication or close: `2>&1`, `>&-`
-        match = PLACEHOLDER.fullmatch(self.raw(target))
-        if node.type == "<<<" and match and match.group(1) == "heredoc":
-            self.placeholders.add(f"heredoc_{match.group(2)}")
+        match = heredoc_placeholder(self.prepared.mark).fullmatch(self.raw(target))
+        if node.type == "<<<" and match:
+            self.placeholders.add(f"heredoc_{match.group(1)}")
             self.cover(target)
             return None, False, found
         found += self.substitutions(target)
@@ -227,7 +227,7 @@ class _Walker:
         raw = self.raw(node)
         if not any(c in raw for c in "$`<>"):
             return []
-        parts = word_parts(raw)
+        parts = word_parts(raw, self.prepared.mark)
         self.placeholders.update(parts.placeholders)
         return self.nested(parts.substitutions)
 
