@@ -23,6 +23,15 @@ config_app = typer.Typer(help="Inspect kode's configuration.", no_args_is_help=T
 app.add_typer(config_app, name="config")
 
 
+def _sessions() -> typer.Typer:
+    from kode.cli.sessions_cmd import sessions_app
+
+    return sessions_app
+
+
+app.add_typer(_sessions(), name="sessions")
+
+
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
@@ -82,6 +91,13 @@ def ask(
     cwd: Annotated[Path | None, typer.Option(metavar="DIR", help="Workspace directory (default: the current one).")] = None,
     system: Annotated[str | None, typer.Option(metavar="TEXT", help="Replace kode's system prompt.")] = None,
     append_system: Annotated[str | None, typer.Option(metavar="TEXT", help="Append to the system prompt.")] = None,
+    continue_latest: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the latest session in this directory.")
+    ] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", "-r", metavar="ID", help="Continue the session with this id (or prefix).")
+    ] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the session so it can be resumed.")] = True,
 ) -> None:
     """Answer one prompt and exit: for scripts and pipes.
 
@@ -104,6 +120,9 @@ def ask(
             cwd=cwd,
             system=system,
             append_system=append_system,
+            continue_latest=continue_latest,
+            resume=resume,
+            save=save,
         )
     )
     raise typer.Exit(code)

@@ -32,6 +32,9 @@ class AskOptions:
     cwd: Path | None = None
     system: str | None = None
     append_system: str | None = None
+    continue_latest: bool = False
+    resume: str | None = None
+    save: bool = True
 
     def overrides(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Config overrides from flags, and the flag each came from (for `config show`)."""
@@ -99,19 +102,39 @@ def run_ask(options: AskOptions) -> int:
     if problem:
         return _fail(problem)
 
-    from kode.cli.wiring import Wiring, build_session
-    from kode.core.permissions import RuleError
+    from kode.cli.session_open import OpenRequest
 
-    try:
-        session = build_session(loaded, Wiring(cwd=cwd, api_key=api_key, interactive=False))
-    except RuleError as exc:
-        return _fail(f"config error: permission rule: {exc}")
-    renderer = _renderer(options.output_format)
-    timings.mark("wiring")
-    code = asyncio.run(_drive(session, prompt, renderer))
+    request = OpenRequest(
+        cwd=cwd,
+        api_key=api_key,
+        interactive=False,
+        owner="kode ask",
+        resume=options.resume,
+        continue_latest=options.continue_latest,
+        save=options.save,
+        first_prompt=prompt,
+    )
+    code = asyncio.run(_main(loaded, request, prompt, _renderer(options.output_format)))
     timings.report()
     _fast_exit(code)
     return code
+
+
+async def _main(loaded, request, prompt: str, renderer) -> int:  # type: ignore[no-untyped-def]
+    from kode import timings
+    from kode.cli.session_open import OpenError, open_session
+
+    try:
+        opened = await open_session(loaded, request)
+    except OpenError as exc:
+        return _fail(str(exc), exc.code)
+    for warning in opened.warnings:
+        sys.stderr.write(f"kode: warning: {warning}\n")
+    timings.mark("wiring")
+    try:
+        return await _drive(opened.session, prompt, renderer)
+    finally:
+        await opened.close()
 
 
 def _renderer(output_format: str):  # type: ignore[no-untyped-def]
@@ -151,7 +174,7 @@ async def _drive(session, prompt: str, renderer) -> int:  # type: ignore[no-unty
         loop.add_signal_handler(sig, on_signal)
 
     finished: TurnFinished | None = None
-    events = client.events(0)
+    events = client.events(session.log.last_seq)  # a resumed session's history is not replayed
     await client.submit(SubmitMessage(text=prompt))
     async for event in events:
         renderer.event(event)
@@ -161,7 +184,6 @@ async def _drive(session, prompt: str, renderer) -> int:  # type: ignore[no-unty
     timings.mark("turn_rest")
     renderer.finish(finished, session_id=client.session_id)
     timings.mark("render")
-    await client.close()
     if finished is None:
         return exit_codes.AGENT_ERROR
     if finished.status is TurnStatus.CANCELLED or interrupts:

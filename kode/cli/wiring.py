@@ -16,6 +16,7 @@ from kode.core.session import Session, SessionOptions
 from kode.llm.litellm_adapter import LiteLLMModel
 from kode.llm.retry import RetryPolicy
 from kode.llm.retrying import RetryingModel
+from kode.protocol.events import Event
 from kode.runtime.local import LocalEnvironment
 from kode.tools.base import ToolRegistry, ToolSettings
 from kode.tools.builtin import builtin_tools
@@ -28,7 +29,9 @@ class Wiring:
     interactive: bool
 
 
-def build_session(loaded: LoadedConfig, wiring: Wiring) -> Session:
+def build_session(
+    loaded: LoadedConfig, wiring: Wiring, *, session_id: str | None = None, history: list[Event] | None = None
+) -> Session:
     s = loaded.settings
     tool_settings = ToolSettings(
         bash_default_timeout=s.tools.bash_default_timeout,
@@ -62,4 +65,6 @@ def build_session(loaded: LoadedConfig, wiring: Wiring) -> Session:
         env=LocalEnvironment(wiring.cwd),
         policy=policy,
         options=SessionOptions(interactive=wiring.interactive),
+        session_id=session_id,
+        history=history,
     )

@@ -18,7 +18,7 @@ from kode.core.event_log import EventLog
 from kode.core.permissions import PermissionMode, PermissionPolicy
 from kode.llm.types import ModelPort
 from kode.protocol import ops
-from kode.protocol.common import AgentState, ErrorInfo, ErrorKind, new_id
+from kode.protocol.common import ROOT_AGENT, AgentState, ErrorInfo, ErrorKind, TurnStatus, new_id
 from kode.protocol.events import (
     AgentStateChanged,
     ErrorEvent,
@@ -26,7 +26,9 @@ from kode.protocol.events import (
     SessionStarted,
     SettingsChanged,
     TurnFinished,
+    TurnStarted,
     UserMessage,
+    Warning,
 )
 from kode.protocol.ops import Op
 from kode.runtime.environment import Environment
@@ -55,6 +57,7 @@ class Session:
         policy: PermissionPolicy,
         options: SessionOptions | None = None,
         session_id: str | None = None,
+        history: list[Event] | None = None,
     ) -> None:
         self.id = session_id or new_id("ses")
         self.options = options or SessionOptions()
@@ -73,7 +76,11 @@ class Session:
             emit=self.emit,
         )
         self._turn: asyncio.Task[TurnFinished] | None = None
-        self._started = False
+        self._started = bool(history)
+        if history:
+            self.log.load(history)
+            for event in history:
+                self.agent.transcript.apply(event)
 
     # -- the log -------------------------------------------------------------------------------
 
@@ -99,6 +106,21 @@ class Session:
             )
         )
         self.emit(AgentStateChanged(state=AgentState.IDLE))
+
+    def close_interrupted_turn(self) -> TurnFinished | None:
+        """A turn that was running when its process died is recorded as interrupted, so history
+        is consistent (every tool call answered) and the session can be continued."""
+        open_turn: TurnStarted | None = None
+        for event in self.log.durable_events():
+            if isinstance(event, TurnStarted) and event.agent_id == ROOT_AGENT:
+                open_turn = event
+            elif isinstance(event, TurnFinished) and event.agent_id == ROOT_AGENT:
+                open_turn = None
+        if open_turn is None:
+            return None
+        self.emit(AgentStateChanged(state=AgentState.FAILED, detail="interrupted"))
+        finished = TurnFinished(turn_id=open_turn.turn_id, status=TurnStatus.INTERRUPTED, duration=0.0)
+        return self.emit(finished)  # type: ignore[return-value]
 
     @property
     def busy(self) -> bool:
@@ -138,6 +160,10 @@ class Session:
             raise SessionBusy("session is busy: a turn is already running")
         self.emit(UserMessage(message_id=new_id("msg"), text=text))
         self._turn = asyncio.get_running_loop().create_task(self.agent.run_turn(), name=f"turn {self.id}")
+
+    def report_unsaved(self, exc: Exception) -> None:
+        """The store stopped accepting writes: say so once; the session goes on, unsaved."""
+        self.emit(Warning(code="unsaved", message=f"this session can no longer be saved ({exc}); work continues unsaved"))
 
     def _settings_changed(self) -> None:
         self.emit(SettingsChanged(model=self.agent.settings.model, permission_mode=self.policy.mode.value))
