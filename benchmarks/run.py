@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ask  # noqa: E402
 import loop_overhead  # noqa: E402
 import startup  # noqa: E402
+import store  # noqa: E402
 
 
 def main() -> None:
@@ -19,6 +20,8 @@ def main() -> None:
     ask.main()
     print("== agent loop")
     loop_overhead.main()
+    print("== store")
+    store.main([])
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ everywhere. Problems come back as `OpenError` with the exit code to use and a on
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +91,7 @@ async def open_session(loaded: LoadedConfig, request: OpenRequest) -> Opened:
 async def _open_stored(store, request: OpenRequest, build, resuming: bool) -> Opened:  # type: ignore[no-untyped-def]
     from kode.store import SessionNotFound
 
-    owner = f"{request.owner} (pid {os.getpid()} on {socket.gethostname()})"
+    owner = request.owner  # the store records pid and host itself
     if not resuming:
         session = build(request.cwd)
         stored = await StoredSession.begin(

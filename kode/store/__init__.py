@@ -21,6 +21,7 @@ from kode.store.errors import (
     SessionNotFound,
     StoreError,
     StoreTooNew,
+    StoreUnavailable,
     UnsupportedDatabase,
 )
 from kode.store.leases import Lease
@@ -40,5 +41,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreTooNew",
+    "StoreUnavailable",
     "UnsupportedDatabase",
 ]

@@ -65,7 +65,7 @@ def _mask(raw: str) -> str:
     try:
         return make_url(raw).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
-        return raw.split("@")[-1]
+        return raw.rsplit("@", maxsplit=1)[-1]
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -88,7 +88,9 @@ def create_engine(url: URL) -> AsyncEngine:
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=5, max_overflow=5)
+    # The pool's own reset-on-return is a ROLLBACK, a thread round trip through aiosqlite on
+    # every checkin even after a COMMIT; `_on_reset` rolls back only what is still open.
+    engine = create_async_engine(url, pool_size=5, max_overflow=5, pool_reset_on_return=None)
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -105,6 +107,14 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     def _on_begin(conn: sa.Connection) -> None:
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @event.listens_for(sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        if state.terminate_only:
+            return
+        driver = record.driver_connection
+        if driver is None or driver.in_transaction:
+            dbapi_connection.rollback()
 
     return engine
 

@@ -44,7 +44,9 @@ class LeaseHolder:
     def describe(self, now: float) -> str:
         since = datetime.fromtimestamp(self.acquired_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         left = max(0.0, self.expires_at - now)
-        return f"{self.owner} (pid {self.pid} on {self.host}) since {since}, lease expires in {left:.0f}s unless renewed"
+        return (
+            f"{self.owner} (pid {self.pid} on {self.host}) since {since}, lease expires in {left:.0f}s unless renewed"
+        )
 
 
 class SessionBusy(StoreError):
@@ -85,8 +87,10 @@ class StoreTooNew(StoreError):
         self.revision = revision
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached or used (PostgreSQL: down, wrong URL, no access)."""
+
+
 class UnsupportedDatabase(StoreError):
     def __init__(self, url: str) -> None:
-        super().__init__(
-            f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"
-        )
+        super().__init__(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB")

@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,6 +104,14 @@ class Lease:
                 )
             )
 
+    def forget(self) -> None:
+        """Stop holding without touching the database (the session and its lease row are gone)."""
+        if not self._released:
+            self._released = True
+            self._stop_heartbeat()
+            if self._on_done is not None:
+                self._on_done(self)
+
     def start_heartbeat(self, interval: float | None = None) -> None:
         if self._heartbeat is None and self.held:
             every = interval if interval is not None else self.ttl / 3
@@ -117,8 +125,6 @@ class Lease:
             except LeaseLost:
                 log.warning("lost the lease on session %s", self.session_id)
                 return
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # a dropped connection: keep trying until the lease lapses
                 log.warning("could not renew the lease on session %s: %s", self.session_id, exc)
 
@@ -148,10 +154,9 @@ async def acquire(
         locked = await conn.execute(sa.select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
         if locked.first() is None:
             raise SessionNotFound(session_id)
-        now = await db_now(conn)
         current = await _holder(conn, session_id)
-        if current is not None and current.expires_at > now and not _is_dead(current):
-            raise SessionBusy(session_id, current, now)
+        now = await db_now(conn)
+        _raise_if_busy(session_id, current, now)
         values: dict[str, Any] = {
             "token": token,
             "owner": owner,
@@ -172,25 +177,32 @@ async def acquire(
     )
 
 
-async def live_holder(conn: AsyncConnection, session_id: str) -> tuple[LeaseHolder, float] | None:
-    """The session's live lease holder and the database time, or None."""
-    now = await db_now(conn)
-    current = await _holder(conn, session_id)
-    if current is None or current.expires_at <= now or _is_dead(current):
-        return None
-    return current, now
+async def check_not_busy(conn: AsyncConnection, session_id: str, *, ours: Collection[str] = ()) -> None:
+    """Raise SessionBusy if a live lease, other than one whose token is in `ours`, holds the session."""
+    _raise_if_busy(session_id, await _holder(conn, session_id), await db_now(conn), ours)
 
 
-async def _holder(conn: AsyncConnection, session_id: str) -> LeaseHolder | None:
+def _raise_if_busy(
+    session_id: str, current: tuple[LeaseHolder, str] | None, now: float, ours: Collection[str] = ()
+) -> None:
+    if current is None:
+        return
+    holder, token = current
+    if holder.expires_at > now and token not in ours and not _is_dead(holder):
+        raise SessionBusy(session_id, holder, now)
+
+
+async def _holder(conn: AsyncConnection, session_id: str) -> tuple[LeaseHolder, str] | None:
+    """The session's recorded lease holder (live or not) and its token."""
     c = session_leases.c
-    row = (
-        await conn.execute(
-            sa.select(c.owner, c.host, c.pid, c.acquired_at, c.expires_at).where(c.session_id == session_id)
-        )
-    ).first()
+    query = sa.select(c.owner, c.host, c.pid, c.acquired_at, c.expires_at, c.token).where(c.session_id == session_id)
+    row = (await conn.execute(query)).first()
     if row is None:
         return None
-    return LeaseHolder(owner=row.owner, host=row.host, pid=row.pid, acquired_at=row.acquired_at, expires_at=row.expires_at)
+    holder = LeaseHolder(
+        owner=row.owner, host=row.host, pid=row.pid, acquired_at=row.acquired_at, expires_at=row.expires_at
+    )
+    return holder, row.token
 
 
 def _is_dead(holder: LeaseHolder) -> bool:
@@ -204,5 +216,3 @@ def _is_dead(holder: LeaseHolder) -> bool:
     except OSError:
         return False
     return False
-
-

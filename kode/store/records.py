@@ -42,7 +42,7 @@ class SessionRecord:
         )
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> SessionRecord:
+    def from_row(cls, row: Mapping[Any, Any]) -> SessionRecord:
         return cls(
             id=row["id"],
             title=row["title"],

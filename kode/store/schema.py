@@ -11,7 +11,6 @@ are epoch seconds read from the database's own clock, so hosts with skewed clock
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -39,7 +38,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             raise ValueError("naive datetime: the store keeps UTC times only")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

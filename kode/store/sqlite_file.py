@@ -10,6 +10,7 @@ busy, no permission) are raised as they are: a busy database is never moved asid
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +87,14 @@ def _check_header(path: Path, size: int) -> str | None:
     if header_size_valid and pages and size < pages * page_size:
         return f"truncated: {size} bytes, but the header says {pages} pages of {page_size} bytes"
     return None
+
+
+def create_private(path: Path) -> None:
+    """Make the folder (0700) and an empty database file (0600) if they are missing: sessions hold
+    code and conversations, and SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def move_aside(path: Path, now: datetime | None = None) -> Path:

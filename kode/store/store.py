@@ -26,7 +26,7 @@ from kode.protocol.codec import parse_event
 from kode.protocol.events import Event
 from kode.store import leases, opening
 from kode.store.engine import read_options
-from kode.store.errors import AmbiguousSession, SeqConflict, SessionBusy, SessionExists, SessionNotFound
+from kode.store.errors import AmbiguousSession, SeqConflict, SessionExists, SessionNotFound
 from kode.store.event_rows import Totals, to_rows, totals_of
 from kode.store.records import SessionRecord
 from kode.store.schema import events as events_t
@@ -54,7 +54,7 @@ class Store:
 
     @property
     def dialect(self) -> str:
-        """"sqlite" or "postgresql"."""
+        """The backend: "sqlite" or "postgresql"."""
         return self._engine.dialect.name
 
     @property
@@ -164,13 +164,14 @@ class Store:
 
     async def delete_session(self, id: str) -> None:  # noqa: A002
         """Delete a session and its events; SessionBusy while another process holds its lease."""
+        mine = [lease for lease in self._leases if lease.session_id == id and lease.held]
         async with self._engine.begin() as conn:
-            busy = await leases.live_holder(conn, id)
-            if busy is not None and not any(lease.session_id == id for lease in self._leases):
-                raise SessionBusy(id, *busy)
+            await leases.check_not_busy(conn, id, ours={lease.token for lease in mine})
             result = await conn.execute(sa.delete(sessions).where(sessions.c.id == id))
             if result.rowcount != 1:
                 raise SessionNotFound(id)
+        for lease in mine:
+            lease.forget()  # its row went with the session
 
     async def fork_session(
         self,
@@ -204,8 +205,8 @@ class Store:
             except IntegrityError:
                 raise SessionExists(new_id) from None
             if copied:
-                await conn.execute(sa.insert(events_t), to_rows(new_id, copied))
-                await self._add_totals(conn, new_id, totals_of(copied), touch=False)
+                await conn.execute(_INSERT_EVENTS, to_rows(new_id, copied))
+                await self._add_totals(conn, new_id, totals_of(copied))
             return await self._get(conn, new_id)
 
     # -- events --------------------------------------------------------------------------------
@@ -214,6 +215,8 @@ class Store:
         self, session_id: str, events: Sequence[Event], *, lease: leases.Lease | None = None
     ) -> int:
         """Store durable events in one transaction; returns how many were new (see module doc)."""
+        if lease is not None and lease.session_id != session_id:
+            raise ValueError(f"the lease is for session {lease.session_id}, not {session_id}")
         if not events:
             return 0
         rows = to_rows(session_id, events)
@@ -221,7 +224,7 @@ class Store:
             async with self._engine.begin() as conn:
                 if lease is not None:
                     await lease.check(conn)
-                await conn.execute(sa.insert(events_t), rows)
+                await conn.execute(_INSERT_EVENTS, rows)
                 await self._add_totals(conn, session_id, totals_of(events))
             return len(rows)
         except IntegrityError:
@@ -237,7 +240,7 @@ class Store:
                 raise SeqConflict(session_id, clashes)
             fresh = [event for event in events if event.seq not in stored]
             if fresh:
-                await conn.execute(sa.insert(events_t), [row for row in rows if row["seq"] not in stored])
+                await conn.execute(_INSERT_EVENTS, [row for row in rows if row["seq"] not in stored])
                 await self._add_totals(conn, session_id, totals_of(fresh))
             return len(fresh)
 
@@ -287,7 +290,9 @@ class Store:
         query = sa.select(sessions.c.id).where(sessions.c.id == session_id)
         return (await conn.execute(query)).first() is not None
 
-    async def _payloads(self, conn: AsyncConnection, session_id: str, *, since: int, until: int | None = None) -> list[str]:
+    async def _payloads(
+        self, conn: AsyncConnection, session_id: str, *, since: int, until: int | None = None
+    ) -> list[str]:
         query = (
             sa.select(events_t.c.payload)
             .where(events_t.c.session_id == session_id, events_t.c.seq > since)
@@ -304,21 +309,42 @@ class Store:
         wanted = set(seqs)
         return {row.seq: row.payload for row in await conn.execute(query) if row.seq in wanted}
 
-    async def _add_totals(self, conn: AsyncConnection, session_id: str, totals: Totals, *, touch: bool = True) -> None:
-        c = sessions.c
-        changes: dict[str, Any] = {
-            "input_tokens": c.input_tokens + totals.input_tokens,
-            "output_tokens": c.output_tokens + totals.output_tokens,
-            "cache_read_tokens": c.cache_read_tokens + totals.cache_read_tokens,
-            "cost_usd": c.cost_usd + totals.cost_usd,
-            "event_count": c.event_count + totals.count,
-            "last_seq": sa.case((c.last_seq < totals.last_seq, totals.last_seq), else_=c.last_seq),
+    async def _add_totals(self, conn: AsyncConnection, session_id: str, totals: Totals) -> None:
+        params = {
+            "sid": session_id,
+            "d_input": totals.input_tokens,
+            "d_output": totals.output_tokens,
+            "d_cache": totals.cache_read_tokens,
+            "d_cost": totals.cost_usd,
+            "d_count": totals.count,
+            "seq": totals.last_seq,
+            "new_model": totals.model,
+            "now": _now(),
         }
-        if touch:
-            changes["updated_at"] = _now()
-        if totals.model is not None:
-            changes["model"] = totals.model
-        result = await conn.execute(sa.update(sessions).where(c.id == session_id).values(changes))
+        result = await conn.execute(_ADD_TOTALS, params)
         if result.rowcount != 1:
             raise SessionNotFound(session_id)
 
+
+def _add_totals_statement() -> sa.Update:
+    """Built once: SQLAlchemy then reuses its cache key and compiled form on every append."""
+    c = sessions.c
+    seq = sa.bindparam("seq", type_=sa.BigInteger)
+    return (
+        sa.update(sessions)
+        .where(c.id == sa.bindparam("sid"))
+        .values(
+            input_tokens=c.input_tokens + sa.bindparam("d_input", type_=sa.BigInteger),
+            output_tokens=c.output_tokens + sa.bindparam("d_output", type_=sa.BigInteger),
+            cache_read_tokens=c.cache_read_tokens + sa.bindparam("d_cache", type_=sa.BigInteger),
+            cost_usd=c.cost_usd + sa.bindparam("d_cost", type_=sa.Double),
+            event_count=c.event_count + sa.bindparam("d_count", type_=sa.BigInteger),
+            last_seq=sa.case((c.last_seq < seq, seq), else_=c.last_seq),
+            model=sa.func.coalesce(sa.bindparam("new_model", type_=sa.Text), c.model),
+            updated_at=sa.bindparam("now", type_=sessions.c.updated_at.type),
+        )
+    )
+
+
+_ADD_TOTALS = _add_totals_statement()
+_INSERT_EVENTS = sa.insert(events_t)

@@ -54,7 +54,7 @@ def workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def kode(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def kode(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*KODE, *args], env=env, cwd=cwd, input=stdin if stdin is not None else "", capture_output=True, text=True, timeout=timeout
     )

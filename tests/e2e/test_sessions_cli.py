@@ -44,7 +44,7 @@ def env(tmp_path: Path, provider) -> dict[str, str]:
 
 
 def kode(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*KODE, *args], env=env, cwd=cwd, input="", capture_output=True, text=True, timeout=60)
+    return subprocess.run([*KODE, *args], env=env, cwd=cwd, input="", capture_output=True, text=True, timeout=180)
 
 
 def test_continue_and_resume_see_the_whole_history(provider, env, tmp_path) -> None:

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from kode.core.permissions import parse_shell_command, split_shell_command
-from kode.core.permissions._lexer import placeholder_mark, unquote_word
+from kode.core.permissions._lexer import placeholder_mark
+from kode.core.permissions._words import unquote_word
 from kode.core.permissions.fallback import fallback_fragments
 from kode.core.permissions.shell import MAX_DEPTH
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import posixpath
 import re
 
-from kode.core.permissions._lexer import ScanError, Scanner, decode_ansi_c, unquote_word
+from kode.core.permissions._lexer import ScanError, Scanner
+from kode.core.permissions._words import decode_ansi_c, unquote_word
 from kode.core.permissions.commands import ARGS_SENTINEL, ASSIGNMENT
 
 MAX_DEPTH = 8

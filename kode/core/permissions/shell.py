@@ -30,15 +30,8 @@ from typing import Any
 
 import bashlex  # type: ignore[import-untyped]
 
-from kode.core.permissions._lexer import (
-    Prepared,
-    ScanError,
-    extract_substitutions,
-    heredoc_placeholder,
-    prepare,
-    unquote_word,
-    word_parts,
-)
+from kode.core.permissions._lexer import Prepared, ScanError, extract_substitutions, heredoc_placeholder, prepare
+from kode.core.permissions._words import unquote_word, word_parts
 from kode.core.permissions.commands import ShellCommand, Word, build_command
 
 MAX_DEPTH = 12

@@ -1,9 +1,11 @@
 """Alembic's entry point. kode runs it through `kode.store.migrate` with an open connection
-(`config.attributes["connection"]`); the plain `alembic` command works too when given a URL
-(`-x`-free: set `sqlalchemy.url` in the config), online with a sync driver, or offline (`--sql`).
+(`config.attributes["connection"]`). Given `sqlalchemy.url` instead (a sync driver URL), it also
+runs online on its own engine, or offline to print the SQL (`alembic upgrade head --sql`).
 """
 
 from __future__ import annotations
+
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import context
@@ -11,14 +13,14 @@ from alembic import context
 from kode.store.schema import UTCDateTime, metadata
 
 
-def _render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Revisions are frozen: write kode's own column types as plain SQLAlchemy ones."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
 
 
-def _configure(**kwargs: object) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=metadata,
         render_as_batch=True,
