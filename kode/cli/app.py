@@ -13,7 +13,7 @@ from kode.cli import exit_codes
 
 app = typer.Typer(
     name="kode",
-    help="kode: a terminal coding assistant. `kode ask` answers one prompt for scripts.",
+    help="kode: a terminal coding assistant. `kode` opens the TUI; `kode ask` answers one prompt for scripts.",
     no_args_is_help=False,
     add_completion=False,
     rich_markup_mode=None,
@@ -57,16 +57,42 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="litellm model string, e.g. openai/gpt-4o.")] = None,
+    api_base: Annotated[str | None, typer.Option(metavar="URL", help="Provider base URL (OpenAI-compatible servers, proxies).")] = None,
+    permission_mode: Annotated[Mode | None, typer.Option(help="default: ask before edits and shell; accept-edits; plan: read-only; bypass.")] = None,
+    allow: Annotated[list[str] | None, typer.Option(metavar="RULE", help="Allow rule, repeatable: 'bash(git status*)', 'edit(src/**)'.")] = None,
+    deny: Annotated[list[str] | None, typer.Option(metavar="RULE", help="Deny rule, repeatable; deny wins over allow.")] = None,
+    cwd: Annotated[Path | None, typer.Option(metavar="DIR", help="Workspace directory (default: the current one).")] = None,
+    continue_latest: Annotated[bool, typer.Option("--continue", "-c", help="Continue the latest session in this directory.")] = False,
+    resume: Annotated[str | None, typer.Option("--resume", "-r", metavar="ID", help="Continue the session with this id (or prefix).")] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the session so it can be resumed.")] = True,
+    theme: Annotated[str | None, typer.Option(metavar="NAME", help="Theme for this run (see /theme).")] = None,
 ) -> None:
     """kode: a terminal coding assistant.
 
-    Run `kode ask "PROMPT"` for a one-shot answer (reads stdin too). The interactive TUI is not
-    part of this release yet.
+    Run `kode` in a project directory for the interactive TUI, or `kode ask "PROMPT"` for a
+    one-shot answer in scripts (it reads stdin too).
     """
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        typer.echo("\nThe interactive TUI is not available yet; use `kode ask`.", err=True)
-        raise typer.Exit(exit_codes.USAGE)
+    if ctx.invoked_subcommand is not None:
+        return
+    from kode.cli.tui_cmd import TuiOptions, run_tui
+
+    raise typer.Exit(
+        run_tui(
+            TuiOptions(
+                model=model,
+                api_base=api_base,
+                permission_mode=permission_mode.value if permission_mode else None,
+                allow=allow or [],
+                deny=deny or [],
+                cwd=cwd,
+                continue_latest=continue_latest,
+                resume=resume,
+                save=save,
+                theme=theme,
+            )
+        )
+    )
 
 
 @app.command()

@@ -11,51 +11,17 @@ import asyncio
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import TextIO
 
 from kode.cli import exit_codes
+from kode.cli.common import Refused, SessionFlags, fail, fast_exit, prepare
 
 
 @dataclass(slots=True)
-class AskOptions:
+class AskOptions(SessionFlags):
     prompt: str = ""
-    model: str | None = None
-    api_base: str | None = None
-    api_key: str | None = None
     output_format: str = "text"
-    max_turns: int | None = None
-    permission_mode: str | None = None
-    allow: list[str] = field(default_factory=list)
-    deny: list[str] = field(default_factory=list)
-    cwd: Path | None = None
-    system: str | None = None
-    append_system: str | None = None
-    continue_latest: bool = False
-    resume: str | None = None
-    save: bool = True
-
-    def overrides(self) -> tuple[dict[str, Any], dict[str, str]]:
-        """Config overrides from flags, and the flag each came from (for `config show`)."""
-        pairs = {
-            "models.main": (self.model, "--model"),
-            "provider.api_base": (self.api_base, "--api-base"),
-            "provider.api_key": (self.api_key, "--api-key"),
-            "agent.max_turns": (self.max_turns, "--max-turns"),
-            "permissions.mode": (self.permission_mode, "--permission-mode"),
-            "permissions.allow": (self.allow or None, "--allow"),
-            "permissions.deny": (self.deny or None, "--deny"),
-            "agent.system_prompt": (self.system, "--system"),
-            "agent.append_system_prompt": (self.append_system, "--append-system"),
-        }
-        values = {key: value for key, (value, _) in pairs.items() if value is not None}
-        return values, {key: label for key, (_, label) in pairs.items() if key in values}
-
-
-def _fail(message: str, code: int = exit_codes.USAGE) -> int:
-    sys.stderr.write(f"kode: {message}\n")
-    return code
 
 
 def read_prompt(arg_prompt: str, stdin: TextIO) -> str:
@@ -69,44 +35,23 @@ def read_prompt(arg_prompt: str, stdin: TextIO) -> str:
 
 def run_ask(options: AskOptions) -> int:
     from kode import timings
-    from kode.config import ConfigError, load_config
-    from kode.llm.keys import resolve_api_key
+    from kode.cli.session_open import OpenRequest
 
     timings.mark("cli")
-
-    cwd = (options.cwd or Path.cwd()).resolve()
-    if not cwd.is_dir():
-        return _fail(f"--cwd {cwd} is not a directory")
     try:
         prompt = read_prompt(options.prompt, sys.stdin)
     except (OSError, UnicodeDecodeError) as exc:
-        return _fail(f"could not read standard input: {exc}")
+        return fail(f"could not read standard input: {exc}")
     if not prompt:
-        return _fail('no prompt: pass one as an argument (kode ask "…") or on standard input')
-    overrides, labels = options.overrides()
+        return fail('no prompt: pass one as an argument (kode ask "…") or on standard input')
     try:
-        loaded = load_config(cwd, overrides=overrides, override_labels=labels)
-    except ConfigError as exc:
-        return _fail(f"config error:\n{exc}" if "\n" in str(exc) else f"config error: {exc}")
-    from kode.config.trust import project_escalation
-
+        prepared = prepare(options)
+    except Refused as exc:
+        return fail(str(exc), exc.code)
     timings.mark("config")
-
-    escalation = project_escalation(loaded)
-    if escalation:
-        return _fail(f"config error: {escalation}")
-    settings = loaded.settings
-    api_key, problem = resolve_api_key(
-        settings.models.main, settings.provider.api_key or None, settings.provider.api_base or None, os.environ
-    )
-    if problem:
-        return _fail(problem)
-
-    from kode.cli.session_open import OpenRequest
-
     request = OpenRequest(
-        cwd=cwd,
-        api_key=api_key,
+        cwd=prepared.cwd,
+        api_key=prepared.api_key,
         interactive=False,
         owner="kode ask",
         resume=options.resume,
@@ -114,9 +59,9 @@ def run_ask(options: AskOptions) -> int:
         save=options.save,
         first_prompt=prompt,
     )
-    code = asyncio.run(_main(loaded, request, prompt, _renderer(options.output_format)))
+    code = asyncio.run(_main(prepared.loaded, request, prompt, _renderer(options.output_format)))
     timings.report()
-    _fast_exit(code)
+    fast_exit(code)
     return code
 
 
@@ -127,12 +72,14 @@ async def _main(loaded, request, prompt: str, renderer) -> int:  # type: ignore[
     try:
         opened = await open_session(loaded, request)
     except OpenError as exc:
-        return _fail(str(exc), exc.code)
+        return fail(str(exc), exc.code)
     for warning in opened.warnings:
         sys.stderr.write(f"kode: warning: {warning}\n")
     timings.mark("wiring")
     try:
-        return await _drive(opened.session, prompt, renderer)
+        # a resumed session's history is not replayed; a new one's header is part of the output
+        since = opened.session.log.last_seq if opened.resumed else 0
+        return await _drive(opened.session, prompt, renderer, since)
     finally:
         await opened.close()
 
@@ -151,7 +98,7 @@ def _renderer(output_format: str):  # type: ignore[no-untyped-def]
     return TextRenderer(sys.stdout, sys.stderr)
 
 
-async def _drive(session, prompt: str, renderer) -> int:  # type: ignore[no-untyped-def]
+async def _drive(session, prompt: str, renderer, since: int) -> int:  # type: ignore[no-untyped-def]
     from kode import timings
     from kode.client.inprocess import InProcessClient
     from kode.protocol.common import ROOT_AGENT, TurnStatus
@@ -174,7 +121,7 @@ async def _drive(session, prompt: str, renderer) -> int:  # type: ignore[no-unty
         loop.add_signal_handler(sig, on_signal)
 
     finished: TurnFinished | None = None
-    events = client.events(session.log.last_seq)  # a resumed session's history is not replayed
+    events = client.events(since)
     await client.submit(SubmitMessage(text=prompt))
     async for event in events:
         renderer.event(event)
@@ -189,19 +136,3 @@ async def _drive(session, prompt: str, renderer) -> int:  # type: ignore[no-unty
     if finished.status is TurnStatus.CANCELLED or interrupts:
         return exit_codes.INTERRUPTED
     return exit_codes.OK if finished.status is TurnStatus.COMPLETED else exit_codes.AGENT_ERROR
-
-
-def _fast_exit(code: int) -> None:
-    """Skip interpreter teardown once litellm is loaded: it costs about a second, for nothing.
-
-    Output is flushed first and no child process is running (tools reap their process groups),
-    so there is nothing left for teardown to do that matters.
-    """
-    if "litellm" not in sys.modules:
-        return
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)

@@ -1,8 +1,8 @@
 """The `kode` console script.
 
-`kode --version` is answered before anything is imported (target: well under 150 ms); every
-other command goes through the typer app, which itself imports heavy modules only inside the
-commands that need them.
+`kode --version` is answered before anything is imported (target: well under 150 ms), and a
+bare `kode` goes straight to the TUI; every other command goes through the typer app, which
+itself imports heavy modules only inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"kode {__version__}\n")
         return 0
+    if not args:  # the TUI: skip typer's import on the way to the first paint
+        from kode.cli.tui_cmd import TuiOptions, run_tui
+
+        return run_tui(TuiOptions())
     from kode.cli.app import run
 
     return run(args)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kode.cli import exit_codes
 from kode.cli.wiring import Wiring, build_session
+from kode.client.inprocess import InProcessClient
 from kode.config import LoadedConfig
 from kode.core.session import Session
 from kode.core.stored_session import StoredSession, provisional_title
@@ -34,6 +35,9 @@ class OpenRequest:
     continue_latest: bool = False
     save: bool = True
     first_prompt: str = ""
+    title_model: str | None = None
+    """The `fast` model role, asked for a title after the first exchange (None: keep the prompt's
+    first line). `kode ask` exits as soon as it has answered, so it keeps the first line."""
 
 
 @dataclass(slots=True)
@@ -50,10 +54,29 @@ class Opened:
         else:
             await self.session.close()
 
+    def client(self) -> InProcessClient:
+        """A client whose `close` also stores what is left and gives up the lease."""
+        return _OpenedClient(self)
+
+
+class _OpenedClient(InProcessClient):
+    def __init__(self, opened: Opened) -> None:
+        super().__init__(opened.session)
+        self._opened = opened
+
+    async def close(self) -> None:
+        await self._opened.close()
+
 
 async def open_session(loaded: LoadedConfig, request: OpenRequest) -> Opened:
     from kode.core.permissions import RuleError
-    from kode.store import AmbiguousSession, SessionBusy, SessionNotFound, Store, StoreError
+    from kode.store import (
+        AmbiguousSession,
+        SessionBusy,
+        SessionNotFound,
+        Store,
+        StoreError,
+    )
 
     def build(cwd: Path, session_id: str | None = None, history: list | None = None) -> Session:
         try:
@@ -95,7 +118,12 @@ async def _open_stored(store, request: OpenRequest, build, resuming: bool) -> Op
     if not resuming:
         session = build(request.cwd)
         stored = await StoredSession.begin(
-            store, session, owner=owner, new=True, title=provisional_title(request.first_prompt)
+            store,
+            session,
+            owner=owner,
+            new=True,
+            title=provisional_title(request.first_prompt),
+            title_model=request.title_model,
         )
         return Opened(session, stored)
     if request.resume is not None:

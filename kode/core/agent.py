@@ -18,8 +18,23 @@ from kode.core.prompt import build_system_prompt
 from kode.core.tool_runner import ToolLoopStopped, ToolRunner
 from kode.core.transcript import Transcript
 from kode.llm.errors import LLMError
-from kode.llm.types import ChatRequest, Completed, ModelPort, RetryNotice, TextChunk, ThinkingChunk
-from kode.protocol.common import ROOT_AGENT, AgentState, ErrorInfo, ErrorKind, TurnStatus, Usage, new_id
+from kode.llm.types import (
+    ChatRequest,
+    Completed,
+    ModelPort,
+    RetryNotice,
+    TextChunk,
+    ThinkingChunk,
+)
+from kode.protocol.common import (
+    ROOT_AGENT,
+    AgentState,
+    ErrorInfo,
+    ErrorKind,
+    TurnStatus,
+    Usage,
+    new_id,
+)
 from kode.protocol.events import (
     AgentStateChanged,
     ErrorEvent,

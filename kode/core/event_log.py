@@ -20,7 +20,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-from kode.protocol.events import Event, Lagged, MessageCompleted, Retrying, ToolCallFinished
+from kode.protocol.events import (
+    Event,
+    Lagged,
+    MessageCompleted,
+    Retrying,
+    ToolCallFinished,
+)
 
 PersistHook = Callable[[Event], None]
 
@@ -97,8 +103,9 @@ class EventLog:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def _after(self, cursor: int) -> tuple[list[Event], int]:
-        """Events after `cursor` in seq order, and how many deltas after it the ring already lost.
+    def _after(self, cursor: int) -> tuple[list[Event], int, int]:
+        """Events after `cursor` in seq order, how many deltas after it the ring already lost, and
+        the seq up to which everything was considered (the reader's next cursor).
 
         Deltas of a message or tool call that has since completed are left out: the completing
         durable event carries their content, and is authoritative.
@@ -106,14 +113,14 @@ class EventLog:
         limit = self.visible_seq
         durable = self._durable[bisect_right(self._durable_seqs, cursor) : bisect_right(self._durable_seqs, limit)]
         if not self._live or self._live[-1].seq <= cursor:
-            return durable, 0
+            return durable, 0, limit
         live = [e for e in self._live if cursor < e.seq <= limit and _key(e) not in self._completed]
         oldest = self._live[0].seq
         missed = 0
         if oldest > cursor + 1:
             durable_between = bisect_left(self._durable_seqs, oldest) - bisect_right(self._durable_seqs, cursor)
             missed = (oldest - cursor - 1) - durable_between
-        return sorted([*durable, *live], key=lambda e: e.seq), missed
+        return sorted([*durable, *live], key=lambda e: e.seq), missed, limit
 
     async def events(self, since: int = 0, *, follow: bool = True) -> AsyncIterator[Event]:
         """Events after `since` (durable history, plus deltas still in flight), then everything
@@ -122,7 +129,7 @@ class EventLog:
         first = True
         while True:
             waiter = self._changed
-            batch, missed = self._after(cursor)
+            batch, missed, considered = self._after(cursor)
             if missed and not first:
                 # A new subscriber wants history, which the durable events hold in full; only a
                 # subscriber that was following and fell behind has really missed something.
@@ -130,7 +137,7 @@ class EventLog:
             first = False
             for event in batch:
                 yield event
-                cursor = event.seq
+            cursor = max(cursor, considered)
             if not follow or (self._closed and cursor >= self._seq):
                 return
             if cursor >= self.visible_seq:

@@ -18,7 +18,14 @@ from kode.core.event_log import EventLog
 from kode.core.permissions import PermissionMode, PermissionPolicy
 from kode.llm.types import ModelPort
 from kode.protocol import ops
-from kode.protocol.common import ROOT_AGENT, AgentState, ErrorInfo, ErrorKind, TurnStatus, new_id
+from kode.protocol.common import (
+    ROOT_AGENT,
+    AgentState,
+    ErrorInfo,
+    ErrorKind,
+    TurnStatus,
+    new_id,
+)
 from kode.protocol.events import (
     AgentStateChanged,
     ErrorEvent,

@@ -7,11 +7,14 @@ left open is closed as interrupted before anything else happens, so the session 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from kode.core.persistence import EventWriter
 from kode.core.session import Session
-from kode.protocol.events import Event, TurnFinished
+from kode.core.titles import generate_title
+from kode.protocol.common import ROOT_AGENT, TurnStatus
+from kode.protocol.events import Event, TurnFinished, UserMessage
 from kode.store import Lease, Store
 
 TITLE_LENGTH = 60
@@ -40,10 +43,14 @@ class StoredSession:
         self.session = session
         self.lease = lease
         self.writer = writer
+        self._titling: asyncio.Task[None] | None = None
 
     @classmethod
-    async def begin(cls, store: Store, session: Session, *, owner: str, new: bool, title: str = "") -> StoredSession:
-        """Create (or adopt) the stored session, take its lease, start writing.
+    async def begin(
+        cls, store: Store, session: Session, *, owner: str, new: bool, title: str = "", title_model: str | None = None
+    ) -> StoredSession:
+        """Create (or adopt) the stored session, take its lease, start writing. With
+        `title_model`, a new session is retitled by that model after its first exchange.
 
         Raises `kode.store.SessionBusy` when another live process holds the session.
         """
@@ -57,10 +64,38 @@ class StoredSession:
         session.close_interrupted_turn()
         session.start()
         await store.update_session(session.id, status="active")
-        return cls(store, session, lease, writer)
+        stored = cls(store, session, lease, writer)
+        if new and title_model:
+            stored._titling = asyncio.get_running_loop().create_task(stored._retitle(title_model))
+        return stored
+
+    async def _retitle(self, model_name: str) -> None:
+        """After the first completed exchange, ask `model_name` for a title (in the background)."""
+        first_user = ""
+        async for event in self.session.events(0):
+            if isinstance(event, UserMessage) and not first_user:
+                first_user = event.text
+            if isinstance(event, TurnFinished) and event.agent_id == ROOT_AGENT:
+                if event.status is not TurnStatus.COMPLETED:
+                    return
+                settings = self.session.agent.settings
+                title = await generate_title(
+                    self.session.agent.model,
+                    model_name=model_name,
+                    user_text=first_user,
+                    answer=event.result,
+                    api_base=settings.api_base,
+                    api_key=settings.api_key,
+                )
+                if title:
+                    await self.store.update_session(self.session.id, title=title)
+                return
 
     async def close(self) -> None:
         """Cancel anything running, store what is left, record the status, give up the lease."""
+        if self._titling is not None:  # a title is never worth waiting for
+            self._titling.cancel()
+            await asyncio.gather(self._titling, return_exceptions=True)
         await self.session.close()
         await self.writer.close()
         if self.writer.failed is None:

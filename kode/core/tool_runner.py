@@ -33,7 +33,15 @@ from kode.protocol.events import (
     Warning,
 )
 from kode.runtime.environment import EnvironmentError_
-from kode.tools.base import InvalidArguments, Tool, ToolContext, ToolError, ToolRegistry, ToolResult, UnknownTool
+from kode.tools.base import (
+    InvalidArguments,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolRegistry,
+    ToolResult,
+    UnknownTool,
+)
 
 
 @dataclass(slots=True)

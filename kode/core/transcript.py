@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from kode.protocol.common import ROOT_AGENT
-from kode.protocol.events import Event, MessageCompleted, ToolCallFinished, TurnFinished, UserMessage
+from kode.protocol.events import (
+    Event,
+    MessageCompleted,
+    ToolCallFinished,
+    TurnFinished,
+    UserMessage,
+)
 
 
 class Transcript:

@@ -3,7 +3,15 @@
 from kode.llm.errors import LLMError, classify
 from kode.llm.retry import RetryPolicy
 from kode.llm.retrying import RetryingModel
-from kode.llm.types import ChatRequest, Completed, ModelDelta, ModelPort, RetryNotice, TextChunk, ThinkingChunk
+from kode.llm.types import (
+    ChatRequest,
+    Completed,
+    ModelDelta,
+    ModelPort,
+    RetryNotice,
+    TextChunk,
+    ThinkingChunk,
+)
 
 __all__ = [
     "ChatRequest",

@@ -1,7 +1,13 @@
 """The protocol: ids, Ops (what clients ask) and Events (what happens). Imports nothing of kode."""
 
 from kode.protocol import events, ops
-from kode.protocol.codec import dump_event, dump_op, parse_event, parse_op, protocol_schema
+from kode.protocol.codec import (
+    dump_event,
+    dump_op,
+    parse_event,
+    parse_op,
+    protocol_schema,
+)
 from kode.protocol.common import (
     ROOT_AGENT,
     AgentState,

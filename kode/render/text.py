@@ -20,7 +20,7 @@ from kode.protocol.events import (
     TurnFinished,
     Warning,
 )
-from kode.render.sanitize import inert
+from kode.protocol.text import inert
 
 
 class TextRenderer:

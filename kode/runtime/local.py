@@ -22,7 +22,6 @@ import contextlib
 import errno
 import os
 import shutil
-import signal
 import stat as stat_mod
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from kode.runtime.paths import (
     path_sort_key,
     relative_to_root,
 )
+from kode.runtime.process_group import kill_group
 
 CHILD_ENV_OVERRIDES: dict[str, str] = {
     # Nothing a command starts may wait for a terminal or a human.
@@ -395,7 +395,7 @@ class LocalEnvironment:
             )
         except BaseException:
             pipe.close()
-            await _kill_group(proc, 0)
+            await kill_group(proc, 0)
             raise
         cap = OutputCap(output_limit)
         pump = _Pump(reader, cap, on_output)
@@ -413,11 +413,11 @@ class LocalEnvironment:
                     await pump.drain(read_task)
             except TimeoutError:
                 timed_out = True
-                await _kill_group(proc, self.kill_grace)
+                await kill_group(proc, self.kill_grace)
                 await pump.drain(read_task)
         except BaseException:
             # Cancellation (or a failing on_output): nothing the command started survives.
-            await _kill_group(proc, self.kill_grace)
+            await kill_group(proc, self.kill_grace)
             raise
         finally:
             tasks = [t for t in (read_task, wait_task, stdin_task) if t is not None]
@@ -496,49 +496,6 @@ async def _feed_stdin(proc: asyncio.subprocess.Process, data: bytes) -> None:
     finally:
         with contextlib.suppress(Exception):
             proc.stdin.close()
-
-
-async def _kill_group(proc: asyncio.subprocess.Process, grace: float) -> None:
-    """SIGTERM the process group, wait up to `grace` seconds, SIGKILL whatever is left, reap."""
-    pgid = proc.pid  # start_new_session=True: the child leads its own group
-    try:
-        _signal_group(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and group_alive(pgid):
-            await asyncio.sleep(0.02)
-    finally:
-        # Runs even if we are cancelled again while waiting: never leave the group alive.
-        _signal_group(pgid, signal.SIGKILL)
-    with contextlib.suppress(asyncio.TimeoutError, ProcessLookupError):
-        await asyncio.wait_for(proc.wait(), timeout=5)
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any live (non-zombie) process belongs to process group `pgid`."""
-    proc_dir = "/proc"
-    if not os.path.isdir(proc_dir):
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-    for name in os.listdir(proc_dir):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"{proc_dir}/{name}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        # fields: state, ppid, pgrp, ...
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
 
 
 def _read_cwd_file(path: str) -> str | None:

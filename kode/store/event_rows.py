@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kode.protocol.codec import dump_event
-from kode.protocol.events import Event, MessageCompleted, SessionStarted, SettingsChanged
+from kode.protocol.events import (
+    Event,
+    MessageCompleted,
+    SessionStarted,
+    SettingsChanged,
+)
 
 
 @dataclass(frozen=True, slots=True)

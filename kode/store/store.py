@@ -26,7 +26,12 @@ from kode.protocol.codec import parse_event
 from kode.protocol.events import Event
 from kode.store import leases, opening
 from kode.store.engine import read_options
-from kode.store.errors import AmbiguousSession, SeqConflict, SessionExists, SessionNotFound
+from kode.store.errors import (
+    AmbiguousSession,
+    SeqConflict,
+    SessionExists,
+    SessionNotFound,
+)
 from kode.store.event_rows import Totals, to_rows, totals_of
 from kode.store.records import SessionRecord
 from kode.store.schema import events as events_t

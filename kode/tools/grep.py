@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kode.runtime.environment import Environment, EnvironmentError_
 from kode.runtime.paths import IgnoreRules, path_sort_key
-from kode.tools._common import cap_lines, did_you_mean, env_errors, rel_path, target_path
+from kode.tools._common import (
+    cap_lines,
+    did_you_mean,
+    env_errors,
+    rel_path,
+    target_path,
+)
 from kode.tools.base import Tool, ToolContext, ToolError, ToolResult
 from kode.tools.listing import compile_glob, ignore_rules_for, read_gitignore
 

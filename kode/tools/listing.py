@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kode.runtime.environment import Environment, EnvironmentError_, FileStat
 from kode.runtime.paths import GIT_DIR, GITIGNORE, IgnoreRules, ancestors, path_sort_key
-from kode.tools._common import check_relative_pattern, did_you_mean, env_errors, rel_path, target_path
+from kode.tools._common import (
+    check_relative_pattern,
+    did_you_mean,
+    env_errors,
+    rel_path,
+    target_path,
+)
 from kode.tools.base import Tool, ToolContext, ToolError, ToolResult
 
 MAX_LIST_ENTRIES = 500

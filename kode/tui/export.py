@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from kode.protocol.common import ROOT_AGENT
-from kode.tui.state import AgentView, AssistantItem, ConversationState, NoticeItem, SubagentItem, ToolItem, UserItem
+from kode.tui.state import (
+    AgentView,
+    AssistantItem,
+    ConversationState,
+    NoticeItem,
+    SubagentItem,
+    ToolItem,
+    UserItem,
+)
 
 
 def _fence(text: str, info: str = "") -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kode.testing.fake_provider import FakeProvider, Reply
+from kode.testing.fake_provider import FakeProvider
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from kode.protocol import events as ev
-from kode.protocol.common import AgentState, ErrorInfo, ErrorKind, ToolCallInfo, TurnStatus, Usage
+from kode.protocol.common import (
+    AgentState,
+    ErrorInfo,
+    ErrorKind,
+    ToolCallInfo,
+    TurnStatus,
+    Usage,
+)
 from kode.protocol.events import Event
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)

@@ -15,7 +15,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from kode.store import Store, StoreTooNew, StoreUnavailable
-from kode.store.migrate import HEAD, MIGRATIONS_DIR, alembic_config, current_revisions, migrate
+from kode.store.migrate import (
+    HEAD,
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revisions,
+    migrate,
+)
 from kode.store.schema import metadata
 
 

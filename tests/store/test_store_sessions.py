@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from sample_events import conversation, user_message
 
 from kode.protocol import dump_event
-from kode.store import AmbiguousSession, SessionBusy, SessionExists, SessionNotFound, Store
+from kode.store import (
+    AmbiguousSession,
+    SessionBusy,
+    SessionExists,
+    SessionNotFound,
+    Store,
+)
 from kode.store.schema import events as events_table
 
 

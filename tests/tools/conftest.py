@@ -10,10 +10,17 @@ from typing import Any
 import pytest
 
 from kode.runtime.local import LocalEnvironment
-from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolResult, ToolSettings
+from kode.tools.base import (
+    AgentToolState,
+    ToolContext,
+    ToolRegistry,
+    ToolResult,
+    ToolSettings,
+)
 from kode.tools.builtin import builtin_tools
 
 from .helpers import Call, run_tool
+
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:

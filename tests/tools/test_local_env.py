@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from kode.runtime.environment import Environment, EnvironmentError_, NotFound, WorkspaceEscape
+from kode.runtime.environment import (
+    Environment,
+    EnvironmentError_,
+    NotFound,
+    WorkspaceEscape,
+)
 from kode.runtime.local import LocalEnvironment
 
 from .helpers import write

@@ -95,3 +95,19 @@ async def test_a_follower_waits_for_the_commit() -> None:
     assert not pending.done()
     log.mark_committed(1)
     assert (await asyncio.wait_for(pending, 1)).seq == 1
+
+
+async def test_a_reader_moves_past_folded_deltas_while_their_completion_is_uncommitted() -> None:
+    log = EventLog("s")
+    log.persist = lambda event: None
+    log.append(ev.TurnStarted(turn_id="t", model="m"))  # 1
+    log.mark_committed(1)
+    stream = log.events(0)
+    assert (await anext(stream)).seq == 1
+    log.append(ev.TextDelta(message_id="m", text="a"))  # 2
+    log.append(ev.MessageCompleted(message_id="m", text="a"))  # 3, pending: the delta is now folded
+    pending = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.01)  # a reader stuck re-reading seq 2 would spin here and never yield control
+    assert not pending.done()
+    log.mark_committed(3)
+    assert (await asyncio.wait_for(pending, 1)).seq == 3

@@ -9,11 +9,16 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from kode.protocol import dump_event, dump_op, parse_event, parse_op, protocol_schema
+from kode.protocol import (
+    dump_event,
+    dump_op,
+    ops,
+    parse_event,
+    parse_op,
+    protocol_schema,
+)
 from kode.protocol import events as ev
-from kode.protocol import ops
 from kode.protocol.common import ErrorInfo, ErrorKind, ToolCallInfo, TurnStatus, Usage
-
 
 SAMPLES: list[ev.EventBase] = [
     ev.SessionStarted(cwd="/w", model="m", permission_mode="default", kode_version="0"),

@@ -6,7 +6,7 @@ from kode.core.loop_guard import RepeatGuard
 from kode.core.transcript import Transcript
 from kode.protocol import events as ev
 from kode.protocol.common import ToolCallInfo, TurnStatus
-from kode.render.sanitize import inert
+from kode.protocol.text import inert
 
 
 def test_projection_and_cancelled_calls_get_results() -> None:

@@ -324,7 +324,9 @@ class Scanner:
         if "$" in raw or "`" in raw:
             raise ScanError("here-document delimiter with an expansion")
         quoted = any(q in raw for q in "'\"\\")
-        from kode.core.permissions._words import unquote_word  # word-level half; imports this module
+        from kode.core.permissions._words import (
+            unquote_word,  # word-level half; imports this module
+        )
 
         delimiter = unquote_word(raw)[0] if quoted else raw
         self.pending.append(_Heredoc(delimiter, strip_tabs, quoted, self.record))

@@ -30,7 +30,13 @@ from typing import Any
 
 import bashlex  # type: ignore[import-untyped]
 
-from kode.core.permissions._lexer import Prepared, ScanError, extract_substitutions, heredoc_placeholder, prepare
+from kode.core.permissions._lexer import (
+    Prepared,
+    ScanError,
+    extract_substitutions,
+    heredoc_placeholder,
+    prepare,
+)
 from kode.core.permissions._words import unquote_word, word_parts
 from kode.core.permissions.commands import ShellCommand, Word, build_command
 

@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from kode.tui.sanitize import one_line
+from kode.protocol.text import one_line
 from kode.tui.state import AgentView
 from kode.tui.widgets.status_line import human_tokens
 from kode.tui.widgets.tool_card import format_elapsed
@@ -114,15 +114,15 @@ class AgentPanel(VerticalScroll):
         self.panes: dict[str, AgentPane] = {}
         self.closed: set[str] = set()
 
-    async def ensure(self, agent: AgentView, now: float) -> AgentPane | None:
-        if agent.agent_id in self.closed:
-            return None
-        pane = self.panes.get(agent.agent_id)
-        if pane is None:
-            pane = self.panes[agent.agent_id] = AgentPane(agent, window=self.window, now=now)
-            await self.mount(pane)
-            self.display = True
-        return pane
+    async def ensure(self, agent: AgentView, now: float) -> bool:
+        """Open a pane for `agent` unless it has one or was closed; True if one was created
+        (it shows all of the agent's items already)."""
+        if agent.agent_id in self.closed or agent.agent_id in self.panes:
+            return False
+        pane = self.panes[agent.agent_id] = AgentPane(agent, window=self.window, now=now)
+        self.display = True
+        await self.mount(pane)
+        return True
 
     async def close(self, agent_id: str) -> None:
         pane = self.panes.pop(agent_id, None)

@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 
 from kode.protocol.common import ROOT_AGENT
 from kode.protocol.events import ApprovalRequested
-from kode.tui.sanitize import inert, one_line
+from kode.protocol.text import inert, one_line
 from kode.tui.widgets.diff import diff_content
 
 

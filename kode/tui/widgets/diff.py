@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from kode.tui.sanitize import inert
+from kode.protocol.text import inert
 
 MAX_DIFF_LINES = 400
 

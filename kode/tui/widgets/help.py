@@ -30,6 +30,16 @@ PROMPT_KEYS = (
     KeyHelp("?", "This help (when the prompt is empty)"),
 )
 
+DIALOG_KEYS = (
+    KeyHelp("1 / y", "Approval: allow once"),
+    KeyHelp("2 / a", "Approval: allow for this session (adds the rule shown)"),
+    KeyHelp("3 / n", "Approval: deny, then type a reason for the model (Enter)"),
+    KeyHelp("escape", "Approval: deny · pickers and help: close"),
+    KeyHelp("c / enter / space", "Sub-agent pane header: collapse or expand"),
+    KeyHelp("x / delete", "Sub-agent pane header: close the pane"),
+    KeyHelp("home", "Transcript: show earlier items"),
+)
+
 
 def _table(rows: list[tuple[str, str]]) -> Content:
     width = max((len(key) for key, _ in rows), default=0) + 2
@@ -54,6 +64,8 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(_table(self.bindings))
                 yield Static(Content.styled("In the prompt", "bold $text-primary"), classes="help-heading")
                 yield Static(_table([(k.keys, k.help) for k in PROMPT_KEYS]))
+                yield Static(Content.styled("In dialogs and panes", "bold $text-primary"), classes="help-heading")
+                yield Static(_table([(k.keys, k.help) for k in DIALOG_KEYS]))
                 yield Static(Content.styled("Slash commands", "bold $text-primary"), classes="help-heading")
                 yield Static(_table([(f"/{c.name} {c.argument}".rstrip(), c.help) for c in SLASH_COMMANDS]))
             yield Static(Content.styled("Esc to close", "$text-muted"), id="help-footer")

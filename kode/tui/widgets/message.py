@@ -10,11 +10,20 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Collapsible, Markdown, Static
-from textual.widgets._markdown import MarkdownStream
+from textual.widgets import Collapsible, Static
 
-from kode.tui.sanitize import inert, one_line
+from kode.protocol.text import inert, one_line
 from kode.tui.state import AssistantItem, Item, NoticeItem, SubagentItem, UserItem
+
+
+def warm_imports() -> None:
+    """Import Rich's Markdown (markdown-it compiles large regexes, pygments loads lexers)
+    off the first paint."""
+    from rich.markdown import Markdown
+    from rich.syntax import Syntax
+
+    Syntax("x = 1", "python")
+    Markdown("# warm")
 
 
 class ItemView:
@@ -55,8 +64,14 @@ class ThinkingView(Collapsible):
 
 
 class AssistantMessageView(ItemView, Vertical):
-    """Markdown rendered as it streams: fragments go through a MarkdownStream, which merges
-    bursts when rendering falls behind; the completed message replaces them if it differs."""
+    """Markdown rendered as it streams, cheaply.
+
+    The text is split at the last complete block (a blank line outside a code fence): complete
+    blocks are rendered once into "frozen" chunks, and only the block still being written is
+    re-rendered per update. Each chunk is one Static holding a Rich Markdown renderable, so a
+    long answer is a handful of widgets, not hundreds (Textual's Markdown widget makes one per
+    block, and laying those out on every token burst costs frames and typing latency).
+    """
 
     DEFAULT_CLASSES = "assistant-message"
 
@@ -64,49 +79,107 @@ class AssistantMessageView(ItemView, Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.item_key = item.key
         self._item = item
-        self._shown = ""
-        self._stream: MarkdownStream | None = None
+        self._live = False
         self._thinking: ThinkingView | None = None
-        self._markdown = Markdown("", open_links=False, classes="assistant-markdown")
+        self._chunks: list[Static] = []
+        self._chunk_sources: list[str] = []
+        self._frozen = 0
+        """Characters of the text already rendered into frozen chunks."""
+        self._fence = False
+        """Whether the frozen text ends inside a code fence."""
+        self._tail = Static("", classes="assistant-tail")
 
     def compose(self) -> ComposeResult:
         if self._item.thinking:
             self._thinking = ThinkingView(self._item.thinking)
             yield self._thinking
-        yield self._markdown
+        yield self._tail
 
     async def on_mount(self) -> None:
+        self._live = True
         await self.update_item(self._item, 0.0)
 
+    @property
+    def text(self) -> str:
+        return "".join(self._chunk_sources) + self._tail_source
+
+    _tail_source = ""
+
     async def update_item(self, item: Item, now: float) -> None:
-        if not isinstance(item, AssistantItem) or not self.is_mounted:
+        if not isinstance(item, AssistantItem) or not self._live:
             return
         self._item = item
         self.set_class(item.streaming, "-streaming")
         if item.thinking:
             if self._thinking is None:
                 self._thinking = ThinkingView(item.thinking)
-                await self.mount(self._thinking, before=self._markdown)
+                await self.mount(self._thinking, before=0)
             self._thinking.set_text(item.thinking, streaming=item.streaming)
         text = inert(item.text)
-        if item.streaming and text.startswith(self._shown):
-            fragment = text[len(self._shown) :]
-            if fragment:
-                if self._stream is None:
-                    self._stream = Markdown.get_stream(self._markdown)
-                await self._stream.write(fragment)
-                self._shown = text
+        frozen_text = "".join(self._chunk_sources)
+        if not text.startswith(frozen_text):
+            await self._reset()
+        end, fence = (len(text), False) if not item.streaming else stable_prefix(text, self._frozen, self._fence)
+        if end > self._frozen:
+            await self._freeze(text[self._frozen : end])
+            self._frozen, self._fence = end, fence
+        tail = text[self._frozen :]
+        if tail != self._tail_source:
+            self._tail_source = tail
+            self._tail.update(markdown_renderable(tail, self.app.current_theme.dark) if tail else "")
+        self._tail.display = bool(tail)
+
+    async def _reset(self) -> None:
+        if self._chunks:
+            await self.remove_children(self._chunks)
+        self._chunks, self._chunk_sources = [], []
+        self._frozen, self._fence, self._tail_source = 0, False, ""
+
+    async def _freeze(self, source: str) -> None:
+        dark = self.app.current_theme.dark
+        if self._chunks and len(self._chunk_sources[-1]) + len(source) <= CHUNK_CHARS:
+            self._chunk_sources[-1] += source
+            self._chunks[-1].update(markdown_renderable(self._chunk_sources[-1], dark))
             return
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        if text != self._shown:
-            await self._markdown.update(text)
-            self._shown = text
+        chunk = Static(markdown_renderable(source, dark), classes="assistant-markdown")
+        self._chunks.append(chunk)
+        self._chunk_sources.append(source)
+        await self.mount(chunk, before=self._tail)
 
     def toggle_thinking(self, expanded: bool) -> None:
         if self._thinking is not None:
             self._thinking.collapsed = not expanded
+
+
+CHUNK_CHARS = 600
+"""A frozen chunk is re-rendered whenever a block joins it, so chunks are kept small."""
+
+
+def stable_prefix(text: str, start: int, in_fence: bool) -> tuple[int, bool]:
+    """The end of the last complete Markdown block at or after `start`, and the fence state
+    there: a block ends at a blank line outside a code fence, or at a fence's closing line."""
+    end, fence = start, in_fence
+    position = start
+    while True:
+        newline = text.find("\n", position)
+        if newline < 0:
+            return end, fence
+        line = text[position:newline]
+        position = newline + 1
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+            if not in_fence:
+                end, fence = position, False
+        elif not in_fence and not line.strip():
+            end, fence = position, False
+
+
+def markdown_renderable(source: str, dark: bool):  # type: ignore[no-untyped-def]
+    """Rich Markdown for untrusted, already-inert text: no console markup is parsed, links are
+    shown with their address instead of as terminal hyperlinks."""
+    from rich.markdown import Markdown as RichMarkdown
+
+    return RichMarkdown(source, code_theme="monokai" if dark else "friendly", hyperlinks=False)
 
 
 _NOTICE_ICONS = {"info": "ℹ", "warning": "⚠", "error": "✗"}

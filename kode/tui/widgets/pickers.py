@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kode.tui.sanitize import one_line
+from kode.protocol.text import one_line
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ class PromptInput(TextArea):
             soft_wrap=True, show_line_numbers=False, tab_behavior="focus", compact=True, highlight_cursor_line=False,
             placeholder=PLACEHOLDER, **kwargs,  # type: ignore[arg-type]
         )
-        self.history = history
+        self.prompt_history = history
         self.pastes = pastes
 
     menu: CompletionMenu
@@ -103,6 +103,9 @@ class PromptInput(TextArea):
     def _handle_key(self, key: str) -> bool:
         menu = self.menu
         if menu.active:
+            if key == "enter" and self._completes_to_itself():
+                self.submit()  # "/cost" typed in full: run it rather than re-complete it
+                return True
             if key in ("tab", "enter"):
                 self.accept_completion()
                 return True
@@ -122,10 +125,14 @@ class PromptInput(TextArea):
             self.post_message(self.HelpRequested())
             return True
         if key == "up" and self.cursor_location[0] == 0:
-            return self._recall(self.history.previous(self.text))
-        if key == "down" and self.cursor_location[0] == self.document.line_count - 1 and self.history.browsing:
-            return self._recall(self.history.next())
+            return self._recall(self.prompt_history.previous(self.text))
+        if key == "down" and self.cursor_location[0] == self.document.line_count - 1 and self.prompt_history.browsing:
+            return self._recall(self.prompt_history.next())
         return False
+
+    def _completes_to_itself(self) -> bool:
+        choice, target = self.menu.current(), self.menu.target
+        return bool(choice and target and target.kind == "slash" and choice.value.strip() == self.text.strip())
 
     def _recall(self, text: str | None) -> bool:
         if text is None:
@@ -140,7 +147,7 @@ class PromptInput(TextArea):
         if not raw.strip():
             return
         text = self.pastes.expand(raw)
-        self.history.add(raw)
+        self.prompt_history.add(raw)
         self.clear()
         self.pastes.clear()
         self.menu.hide()

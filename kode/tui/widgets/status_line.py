@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from kode.tui.sanitize import one_line
+from kode.protocol.text import one_line
 from kode.tui.state import StatusInfo
 
 STATE_LABELS = {
@@ -42,19 +42,21 @@ def status_content(status: StatusInfo, *, branch: str | None, window: int, hint:
     parts: list[Content | tuple[str, str] | str] = [
         ("● " if busy else "○ ", "$text-primary" if busy else "$text-muted"),
         (label, "bold" if busy else "$text-muted"),
-        ("  │  ", "$text-muted"),
+    ]
+    if hint:
+        parts.extend([("  ", ""), (hint, "bold $text-warning")])
+    parts += [
+        (" │ ", "$text-muted"),
         (one_line(status.model or "no model", 40), "$text-secondary"),
-        ("  │  ", "$text-muted"),
+        (" │ ", "$text-muted"),
         (f"mode: {status.permission_mode}", "$text-warning" if status.permission_mode != "default" else ""),
-        ("  │  ", "$text-muted"),
+        (" │ ", "$text-muted"),
         (f"ctx {percent}%", context_style),
         (f"  {human_tokens(tokens)} tok", ""),
         (f"  ${status.usage.cost_usd:.4f}", ""),
     ]
     if branch:
-        parts.extend([("  │  ", "$text-muted"), (f"⎇ {one_line(branch, 30)}", "$text-accent")])
-    if hint:
-        parts.extend([("  │  ", "$text-muted"), (hint, "bold $text-warning")])
+        parts.extend([(" │ ", "$text-muted"), (f"⎇ {one_line(branch, 30)}", "$text-accent")])
     return Content.assemble(*parts)
 
 

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Collapsible, Static
 
-from kode.tui.sanitize import inert, one_line
+from kode.protocol.text import inert, one_line
 from kode.tui.state import Item, ToolItem
 from kode.tui.widgets.diff import diff_content, diff_counts
 from kode.tui.widgets.message import ItemView
@@ -93,6 +93,7 @@ class ToolCard(ItemView, Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.item_key = item.key
         self._item = item
+        self._live = False
         self._header = Static(header_content(item, now), classes="tool-header")
         self._tail = Static("", classes="tool-tail")
         self._diff: Static | None = None
@@ -106,6 +107,7 @@ class ToolCard(ItemView, Vertical):
         yield self._decision
 
     async def on_mount(self) -> None:
+        self._live = True
         await self.update_item(self._item, 0.0)
 
     @property
@@ -117,7 +119,7 @@ class ToolCard(ItemView, Vertical):
             self._header.update(header_content(self._item, now))
 
     async def update_item(self, item: Item, now: float) -> None:
-        if not isinstance(item, ToolItem) or not self.is_mounted:
+        if not isinstance(item, ToolItem) or not self._live:
             return
         self._item = item
         for status in STATUS_ICONS:

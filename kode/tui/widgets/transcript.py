@@ -13,8 +13,21 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from kode.tui.state import AssistantItem, Item, NoticeItem, SubagentItem, ToolItem, UserItem
-from kode.tui.widgets.message import AssistantMessageView, ItemView, NoticeView, SubagentCardView, UserMessageView
+from kode.tui.state import (
+    AssistantItem,
+    Item,
+    NoticeItem,
+    SubagentItem,
+    ToolItem,
+    UserItem,
+)
+from kode.tui.widgets.message import (
+    AssistantMessageView,
+    ItemView,
+    NoticeView,
+    SubagentCardView,
+    UserMessageView,
+)
 from kode.tui.widgets.tool_card import ToolCard
 
 DEFAULT_WINDOW = 150
@@ -61,7 +74,17 @@ class Transcript(VerticalScroll):
 
     def on_mount(self) -> None:
         self.mount(self._marker)
-        self.anchor()
+
+    def follow(self) -> None:
+        """Stick to the bottom once the content overflows (Textual's anchor would bottom-align
+        a short transcript; until then it starts at the top like a document)."""
+        if not self.is_anchored and self.max_scroll_y > 0:
+            self.anchor()
+        elif self.is_anchored and self.max_scroll_y <= 0:
+            self.anchor(False)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.follow)
 
     def view(self, key: str) -> Widget | None:
         return self.views.get(key)
@@ -80,6 +103,7 @@ class Transcript(VerticalScroll):
         if views:
             await self.mount_all(views)
         self._update_marker()
+        self.call_after_refresh(self.follow)
 
     async def apply(self, added: list[Item], changed: list[Item], removed: list[Item], now: float) -> None:
         for item in removed:
@@ -99,6 +123,7 @@ class Transcript(VerticalScroll):
             self._items.extend(added)
             await self.mount_all([self._new_view(item, now) for item in added])
         await self._trim()
+        self.call_after_refresh(self.follow)
 
     def _new_view(self, item: Item, now: float) -> Widget:
         view = make_view(item, now)
@@ -148,5 +173,6 @@ class Transcript(VerticalScroll):
         return [view for view in self.views.values() if isinstance(view, ToolCard)]
 
     def tick(self, now: float) -> None:
+        self.follow()
         for card in self.tool_cards():
             card.tick(now)

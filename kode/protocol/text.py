@@ -1,12 +1,10 @@
-"""Making untrusted text inert before it reaches the terminal.
+"""Making untrusted text inert before it reaches a terminal.
 
-Model output and tool output may contain escape sequences: OSC 52 (writes the clipboard), OSC 8
-(disguised links), CSI (moves the cursor, rewrites what you saw) and bare control bytes. Every
-control character except newline and tab is replaced by a visible stand-in, so nothing is
-interpreted and nothing is silently lost.
-
-A copy of `kode.render.sanitize.inert` (the TUI may not import `kode.render`); both should move
-to `kode.protocol` so there is one definition.
+Every text field of an event (model output, tool output, file names, commands) is untrusted.
+It can hold escape sequences: OSC 52 (writes the clipboard), OSC 8 (disguised links), CSI (moves
+the cursor, rewrites what you saw) and bare control bytes. `inert` replaces every control
+character except newline and tab by a visible stand-in, so nothing is interpreted and nothing
+is silently lost. It lives with the protocol because every frontend that shows events needs it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,205 @@
+"""The app's commands: slash commands, pickers and the command palette's entries.
+
+A mixin of `KodeApp` so each command is an `action_*` (reachable from a binding, the palette or
+a slash command alike) while app.py stays about wiring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from kode.protocol.common import ROOT_AGENT
+from kode.protocol.ops import SetModel, SetPermissionMode
+from kode.tui.actions import NotSupported
+from kode.tui.commands import SLASH_COMMANDS
+from kode.tui.export import conversation_markdown
+from kode.tui.widgets.help import HelpScreen
+from kode.tui.widgets.pickers import PickerScreen, PickItem
+from kode.tui.widgets.status_line import human_tokens
+
+if TYPE_CHECKING:
+    from kode.tui.app import KodeApp
+
+PERMISSION_MODES = {
+    "default": "Ask before edits and commands",
+    "accept-edits": "Apply file edits without asking; still ask for commands",
+    "plan": "Read-only: look and plan, change nothing",
+    "bypass": "Never ask (use with care)",
+}
+
+_Base: Any = object
+
+
+class CommandActions(_Base):
+    """Mixed into KodeApp; `self` is the app."""
+
+    async def run_command(self: KodeApp, action: str, argument: str = "") -> None:
+        method = getattr(self, f"action_{action}")
+        result = method(argument) if action not in ("help", "quit") else method()
+        if hasattr(result, "__await__"):
+            await result
+
+    def get_system_commands(self: KodeApp, screen: Screen[Any]) -> Iterable[SystemCommand]:  # type: ignore[override]
+        for command in SLASH_COMMANDS:
+            yield SystemCommand(f"/{command.name}", command.help, self._palette_callback(command.action))
+        yield SystemCommand("Cycle permission mode", "default → accept-edits → plan (Shift+Tab)", self.action_cycle_mode)
+        yield SystemCommand("Cancel the running turn", "Esc", self.action_cancel_turn)
+        yield SystemCommand("Show/hide thinking", "Ctrl+T", self.action_toggle_thinking)
+        yield SystemCommand("Expand/collapse the latest tool output", "Ctrl+O", self.action_toggle_output)
+        yield SystemCommand("Focus the next sub-agent pane", "F2", self.action_focus_agents)
+        yield SystemCommand("Reopen closed sub-agent panes", "Bring back panes closed with x", self.action_reopen_agents)
+        yield from super().get_system_commands(screen)  # type: ignore[misc]
+
+    def _palette_callback(self: KodeApp, action: str):  # type: ignore[no-untyped-def]
+        async def run() -> None:
+            await self.run_command(action)
+
+        return run
+
+    def binding_help(self: KodeApp) -> list[tuple[str, str]]:
+        rows = [(binding.key.replace(",", ", "), binding.description) for binding in self.BINDINGS]  # type: ignore[union-attr]
+        rows.append(("ctrl+p", "Command palette: every command"))
+        rows.append(("ctrl+q", "Quit at once"))
+        return rows
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def action_help(self: KodeApp) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.binding_help()))
+
+    async def _notice(self: KodeApp, level: str, text: str, hint: str = "") -> None:
+        await self.show(self.state.add_notice(ROOT_AGENT, level, text, hint))  # type: ignore[arg-type]
+
+    async def action_new_session(self: KodeApp, argument: str = "") -> None:
+        try:
+            client = await self.actions.new_session()
+        except NotSupported as exc:
+            await self._notice("warning", str(exc))
+            return
+        await self.switch_client(client)
+
+    async def action_clear_session(self: KodeApp, argument: str = "") -> None:
+        await self.action_new_session(argument)
+
+    async def action_resume(self: KodeApp, argument: str = "") -> None:
+        try:
+            sessions = await self.actions.list_sessions()
+        except NotSupported as exc:
+            await self._notice("warning", str(exc))
+            return
+        items = [
+            PickItem(s.session_id, s.title or s.session_id, s.updated.strftime("%Y-%m-%d %H:%M") if s.updated else "")
+            for s in sessions
+        ]
+
+        async def picked(session_id: str | None) -> None:
+            if not session_id:
+                return
+            try:
+                client = await self.actions.resume(session_id)
+            except NotSupported as exc:
+                await self._notice("warning", str(exc))
+                return
+            await self.switch_client(client)
+
+        if argument:
+            await picked(argument)
+            return
+        self.push_screen(PickerScreen("Resume a session", items, empty_text="No earlier sessions in this project."), picked)
+
+    def action_pick_model(self: KodeApp, argument: str = "") -> None:
+        if argument:
+            self.submit(SetModel(model=argument))
+            return
+        current = self.state.status.model
+        models = list(dict.fromkeys([current, *self.options.models])) if current else list(self.options.models)
+        items = [PickItem(m, m, "current" if m == current else "") for m in models]
+
+        def picked(model: str | None) -> None:
+            if model and model != current:
+                self.submit(SetModel(model=model))
+
+        self.push_screen(PickerScreen("Model", items, current=current, allow_custom=True), picked)
+
+    async def action_pick_mode(self: KodeApp, argument: str = "") -> None:
+        if argument:
+            if argument not in PERMISSION_MODES:
+                await self._notice("error", f"Unknown mode {argument!r}: use one of {', '.join(PERMISSION_MODES)}.")
+                return
+            self.submit(SetPermissionMode(mode=argument))  # type: ignore[arg-type]
+            return
+        items = [PickItem(name, name, text) for name, text in PERMISSION_MODES.items()]
+
+        def picked(mode: str | None) -> None:
+            if mode:
+                self.submit(SetPermissionMode(mode=mode))  # type: ignore[arg-type]
+
+        self.push_screen(PickerScreen("Permission mode", items, current=self.state.status.permission_mode), picked)
+
+    async def action_pick_theme(self: KodeApp, argument: str = "") -> None:
+        if argument:
+            if argument not in self.available_themes:
+                await self._notice("error", f"No theme named {argument!r}.")
+                return
+            self.choose_theme(argument)
+            return
+        original = self.theme
+        names = list(dict.fromkeys([*self.kode_themes, *sorted(self.available_themes)]))
+        items = [PickItem(name, name, "dark" if self.available_themes[name].dark else "light") for name in names]
+
+        def preview(name: str) -> None:
+            self.theme = name
+
+        def picked(name: str | None) -> None:
+            if name:
+                self.choose_theme(name)
+            else:
+                self.theme = original
+
+        self.push_screen(PickerScreen("Theme (previewed as you move)", items, current=original, on_highlight=preview), picked)
+
+    def choose_theme(self: KodeApp, name: str) -> None:
+        self.theme = name
+        self.prefs.theme = name
+        self.prefs.save(self.options.prefs_path)
+
+    async def action_cost(self: KodeApp, argument: str = "") -> None:
+        lines = []
+        for agent in self.state.agents.values():
+            usage = agent.usage
+            label = "main" if agent.agent_id == ROOT_AGENT else f"{agent.agent_type or 'agent'} {agent.agent_id}"
+            lines.append(
+                f"{label}: {human_tokens(usage.input_tokens)} in · {human_tokens(usage.output_tokens)} out · "
+                f"{human_tokens(usage.cache_read_tokens)} cached · ${usage.cost_usd:.4f}"
+            )
+        total = self.state.status.usage
+        lines.append(f"total: {human_tokens(total.input_tokens + total.output_tokens)} tokens · ${total.cost_usd:.4f}")
+        await self._notice("info", "\n".join(lines))
+
+    async def action_export(self: KodeApp, argument: str = "") -> None:
+        path = self.export_path(argument)
+        try:
+            written = await self.actions.export(self.client.session_id, path)
+        except NotSupported:
+            try:
+                path.write_text(conversation_markdown(self.state), encoding="utf-8")
+            except OSError as exc:
+                await self._notice("error", f"Could not export: {exc}")
+                return
+            written = path
+        await self._notice("info", f"Exported the conversation to {written}")
+
+    def action_reopen_agents(self: KodeApp) -> None:
+        panel = self.agent_panel
+        for agent_id in panel.reopen_all():
+            agent = self.state.agents.get(agent_id)
+            if agent is not None:
+                self.run_worker(panel.ensure(agent, self.clock()))
+
+    async def action_quit(self: KodeApp) -> None:
+        self.exit(0)
