@@ -93,7 +93,7 @@ async def open_session(loaded: LoadedConfig, request: OpenRequest) -> Opened:
     if not request.save and not resuming:
         return Opened(build(request.cwd))
     try:
-        store = await Store.open()
+        store = await Store.open(loaded.settings.store.url or None)
     except StoreError as exc:
         raise OpenError(str(exc), exit_codes.AGENT_ERROR) from None
     try:

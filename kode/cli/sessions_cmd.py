@@ -23,7 +23,14 @@ def _with_store(action: Callable[[Any], Awaitable[T]]) -> T:
     from kode.store import Store, StoreError
 
     async def main() -> T:
-        store = await Store.open()
+        from kode.config import ConfigError, load_config
+
+        try:
+            url = load_config(Path.cwd()).settings.store.url or None
+        except ConfigError as exc:
+            sys.stderr.write(f"kode: config error: {exc}\n")
+            raise typer.Exit(exit_codes.USAGE) from None
+        store = await Store.open(url)
         try:
             for warning in store.warnings:
                 sys.stderr.write(f"kode: warning: {warning}\n")

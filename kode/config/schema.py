@@ -198,6 +198,19 @@ class ToolSettings(_Section):
     )
 
 
+class StoreSettings(_Section):
+    """Where sessions are kept."""
+
+    url: str = Field(
+        "",
+        description=(
+            "Database for sessions: empty for SQLite in the data directory, or a URL such as "
+            "postgresql://user:pass@host/kode for a shared team server."
+        ),
+        json_schema_extra={"env": "KODE_DATABASE_URL", "secret": True},
+    )
+
+
 class Settings(BaseModel):
     """All of kode's settings: the effective result of every configuration layer."""
 
@@ -221,6 +234,9 @@ class Settings(BaseModel):
     )
     tools: ToolSettings = Field(
         default_factory=ToolSettings, description="Limits of the built-in tools."
+    )
+    store: StoreSettings = Field(
+        default_factory=StoreSettings, description="Where sessions are kept."
     )
 
 

@@ -80,6 +80,16 @@ def test_kode_tui_in_tmux_answers_a_prompt(tmp_path: Path) -> None:
             while not done.exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert done.exists() and done.read_text().strip() == "0"
+
+            # `kode --continue` reopens the same session with its history on screen
+            done.unlink()
+            tmux.run("kill-session", "-t", "kode")
+            again = f"cd {project} && env {exports} {kode} --continue; echo $? > {done}"
+            tmux.run("new-session", "-d", "-s", "kode", "-x", "110", "-y", "30", again)
+            screen = tmux.wait_for("› hello from a real terminal", timeout=30)
+            assert "$0.0" in screen, "the resumed session's cost is shown"
+            tmux.run("send-keys", "-t", "kode", "C-c")
+            tmux.run("send-keys", "-t", "kode", "C-c")
         finally:
             tmux.kill()
     history = list((tmp_path / "data").rglob("*.jsonl"))
