@@ -67,6 +67,7 @@ def main(
     resume: Annotated[str | None, typer.Option("--resume", "-r", metavar="ID", help="Continue the session with this id (or prefix).")] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Store the session so it can be resumed.")] = True,
     theme: Annotated[str | None, typer.Option(metavar="NAME", help="Theme for this run (see /theme).")] = None,
+    plain: Annotated[bool, typer.Option("--plain", help="Line-mode REPL instead of the TUI (dumb terminals, screen readers, logs).")] = False,
 ) -> None:
     """kode: a terminal coding assistant.
 
@@ -77,8 +78,14 @@ def main(
         return
     from kode.cli.tui_cmd import TuiOptions, run_tui
 
+    run = run_tui
+    if plain:
+        from kode.cli.plain_cmd import run_plain
+
+        run = run_plain  # the same flags, a line-mode frontend
+
     raise typer.Exit(
-        run_tui(
+        run(
             TuiOptions(
                 model=model,
                 api_base=api_base,

@@ -48,7 +48,8 @@ class ApprovalBroker:
         self._waiting[request.request_id] = (future, request)
         self._emit(request)
         try:
-            answer = await asyncio.wait_for(asyncio.shield(future), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                answer = await asyncio.shield(future)
         except TimeoutError:
             self.answer(request.request_id, "deny", "No answer in time; the call was not run.", by="timeout")
             answer = future.result()

@@ -97,9 +97,8 @@ class LiteLLMModel:
     async def stream(self, request: ChatRequest) -> AsyncIterator[ModelDelta]:
         litellm = load_litellm()
         try:
-            response = await asyncio.wait_for(
-                litellm.acompletion(**self._kwargs(request)), timeout=self.request_timeout
-            )
+            async with asyncio.timeout(self.request_timeout):
+                response = await litellm.acompletion(**self._kwargs(request))
         except TimeoutError:
             raise LLMError.make(ErrorKind.TIMEOUT, f"no response within {self.request_timeout:g}s") from None
         except asyncio.CancelledError:
@@ -133,7 +132,10 @@ class LiteLLMModel:
         iterator = response.__aiter__()
         while True:
             try:
-                chunk = await asyncio.wait_for(iterator.__anext__(), timeout=self.idle_timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as a chunk does, and the turn would ignore Ctrl-C.
+                async with asyncio.timeout(self.idle_timeout):
+                    chunk = await iterator.__anext__()
             except StopAsyncIteration:
                 return
             except TimeoutError:
@@ -199,6 +201,7 @@ async def _close(response: Any) -> None:
     if closer is None:
         return
     try:
-        await asyncio.wait_for(closer(), timeout=2)
+        async with asyncio.timeout(2):
+            await closer()
     except Exception:  # closing is best effort; the original outcome is what matters
         pass

@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from kode.client.base import SessionClient
@@ -248,8 +249,11 @@ class KodeApp(CommandActions, App[int]):
 
     def _tick(self) -> None:
         now = self.clock()
-        self.transcript.tick(now)
-        self.agent_panel.tick(now)
+        try:
+            self.transcript.tick(now)
+            self.agent_panel.tick(now)
+        except NoMatches:  # the timer fired while the screen was being torn down
+            return
 
     def _refresh_status(self) -> None:
         hint = self._hint
