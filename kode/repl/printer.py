@@ -128,7 +128,9 @@ class EventPrinter:
                 if reason:
                     text += f": {one_line(reason, 200)}"
                 self.line(f"{indent}  {text}")
-            case Retrying(error=error, delay=delay, attempt=attempt, max_attempts=maximum, discarded_message_id=dropped):
+            case Retrying(
+                error=error, delay=delay, attempt=attempt, max_attempts=maximum, discarded_message_id=dropped
+            ):
                 if dropped and dropped in self._streamed:
                     self._streamed.discard(dropped)
                     self.line("[the reply above was cut off and is discarded]")
@@ -153,7 +155,9 @@ class EventPrinter:
     def approval_prompt(self, request: ApprovalRequested) -> None:
         """Exactly what would run or change, before the question is asked."""
         who = "" if request.agent_id == ROOT_AGENT else f" (sub-agent {one_line(request.agent_id, 40)})"
-        self.line(f"? approve {one_line(request.tool_name, 40)} ({one_line(request.kind, 40)}){who}: {one_line(request.summary, 200)}")
+        self.line(
+            f"? approve {one_line(request.tool_name, 40)} ({one_line(request.kind, 40)}){who}: {one_line(request.summary, 200)}"
+        )
         if request.details:
             for line in request.details.rstrip("\n").splitlines():
                 self.line(f"    {line}")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+
 from kode.protocol import events as ev
 from kode.protocol.common import ErrorInfo, ErrorKind, TurnStatus, Usage
 from kode.repl import EventPrinter, parse_answer
 from kode.repl.completion import ReplCompleter, workspace_files
-from prompt_toolkit.completion import CompleteEvent
-from prompt_toolkit.document import Document
 
 
 def printed(*events: ev.EventBase) -> tuple[str, EventPrinter]:
@@ -85,8 +86,13 @@ def test_approval_prompt_shows_exactly_what_would_run_and_the_resolution() -> No
     out = io.StringIO()
     printer = EventPrinter(out)
     request = ev.ApprovalRequested(
-        request_id="a1", call_id="c1", tool_name="edit_file", kind="edit", summary="hello.py",
-        details="--- a/hello.py\n+++ b/hello.py\n-    return 'hello'\n+    return 'hi'\n", suggested_rule="edit(hello.py)",
+        request_id="a1",
+        call_id="c1",
+        tool_name="edit_file",
+        kind="edit",
+        summary="hello.py",
+        details="--- a/hello.py\n+++ b/hello.py\n-    return 'hello'\n+    return 'hi'\n",
+        suggested_rule="edit(hello.py)",
     )
     printer.approval_prompt(request)
     printer.event(ev.ApprovalResolved(request_id="a1", call_id="c1", decision="deny", reason="not now"))
@@ -113,7 +119,9 @@ def test_hostile_escape_sequences_are_made_inert_everywhere() -> None:
     printer.event(ev.ToolCallRequested(call_id="c1", name="bash\x1b[31m", arguments={}, summary=HOSTILE))
     printer.event(ev.ToolCallFinished(call_id="c1", name="bash", status="ok", output=HOSTILE))
     printer.approval_prompt(
-        ev.ApprovalRequested(request_id="a", call_id="c1", tool_name="bash", kind="bash", summary=HOSTILE, details=HOSTILE)
+        ev.ApprovalRequested(
+            request_id="a", call_id="c1", tool_name="bash", kind="bash", summary=HOSTILE, details=HOSTILE
+        )
     )
     printer.event(ev.ErrorEvent(error=ErrorInfo(kind=ErrorKind.SERVER, message=HOSTILE)))
     printer.event(ev.Warning(code="x", message=HOSTILE))
