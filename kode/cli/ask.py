@@ -35,7 +35,6 @@ def read_prompt(arg_prompt: str, stdin: TextIO) -> str:
 
 def run_ask(options: AskOptions) -> int:
     from kode import timings
-    from kode.cli.session_open import OpenRequest
 
     timings.mark("cli")
     try:
@@ -49,6 +48,8 @@ def run_ask(options: AskOptions) -> int:
     except Refused as exc:
         return fail(str(exc), exc.code)
     timings.mark("config")
+    from kode.cli.session_open import OpenRequest
+
     request = OpenRequest(
         cwd=prepared.cwd,
         api_key=prepared.api_key,
