@@ -57,10 +57,11 @@ def run_tui(options: TuiOptions) -> int:
         return fail(str(exc), exc.code)
     settings = prepared.loaded.settings
 
+    from kode.cli.tui_actions import StoreActions
     from kode.client.threaded import ThreadedClient
     from kode.tui import AppOptions, FactoryActions, KodeApp
 
-    def opener(*, fresh: bool) -> Callable[[], Awaitable[Any]]:
+    def opener(resume: str | None, continue_latest: bool = False) -> Callable[[], Awaitable[Any]]:
         async def open_client() -> Any:
             from kode.cli.session_open import OpenRequest, open_session
 
@@ -69,8 +70,8 @@ def run_tui(options: TuiOptions) -> int:
                 api_key=prepared.api_key,
                 interactive=True,
                 owner="kode",
-                resume=None if fresh else options.resume,
-                continue_latest=False if fresh else options.continue_latest,
+                resume=resume,
+                continue_latest=continue_latest,
                 save=options.save,
                 title_model=settings.models.fast or settings.models.main,
             )
@@ -79,7 +80,7 @@ def run_tui(options: TuiOptions) -> int:
 
         return open_client
 
-    client = ThreadedClient(opener(fresh=False))
+    client = ThreadedClient(opener(options.resume, options.continue_latest))
 
     def first_paint() -> None:
         timings.mark("tui_first_paint")
@@ -94,7 +95,9 @@ def run_tui(options: TuiOptions) -> int:
         model=settings.models.main,
         permission_mode=settings.permissions.mode,
         theme=options.theme or "",
-        actions=FactoryActions(lambda: ThreadedClient(opener(fresh=True))),
+        actions=StoreActions(opener, prepared.cwd, settings.store.url or None)
+        if options.save
+        else FactoryActions(lambda: ThreadedClient(opener(None))),
         on_ready=first_paint,
         **extra,
     )

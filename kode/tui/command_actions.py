@@ -95,6 +95,7 @@ class CommandActions(_Base):
         items = [
             PickItem(s.session_id, s.title or s.session_id, s.updated.strftime("%Y-%m-%d %H:%M") if s.updated else "")
             for s in sessions
+            if s.session_id != self.client.session_id  # the one on screen is not "earlier"
         ]
 
         async def picked(session_id: str | None) -> None:
