@@ -16,6 +16,7 @@ ones of the same name.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,11 @@ class ThemeFileError(ValueError):
 
 
 def shipped_theme_dirs() -> list[Path]:
-    """Where the themes that come with kode live, first match wins."""
+    """Where the themes that come with kode live, first match wins: `themes/` beside the package
+    (a checkout or an editable install), or `<prefix>/share/kode/themes` (a wheel installs them
+    there, see `[tool.setuptools.data-files]` in pyproject.toml)."""
     package = Path(__file__).resolve().parents[1]  # .../kode
-    candidates = [package / "themes", package.parent / "themes"]
+    candidates = [package / "themes", package.parent / "themes", Path(sys.prefix) / "share" / "kode" / "themes"]
     return [path for path in candidates if path.is_dir()]
 
 
