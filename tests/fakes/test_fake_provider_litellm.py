@@ -343,7 +343,7 @@ async def test_cost_lookup_with_local_map(fp: FakeProvider) -> None:
                                   completion_tokens=1000) == pytest.approx((0.001, 0.005))
 
 
-def test_exception_hierarchy_facts_kode_relies_on() -> None:
+async def test_exception_hierarchy_facts_kode_relies_on() -> None:  # async: the module is marked asyncio
     import openai
 
     assert issubclass(litellm.ContextWindowExceededError, litellm.BadRequestError)  # check it first
