@@ -45,6 +45,17 @@ class Mode(str, Enum):
     bypass = "bypass"
 
 
+# Flags shared by `kode` (the TUI) and `kode ask`, declared once.
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="litellm model string, e.g. openai/gpt-4o.")]
+ApiBaseOpt = Annotated[str | None, typer.Option(metavar="URL", help="Provider base URL (OpenAI-compatible servers, proxies).")]
+AllowOpt = Annotated[list[str] | None, typer.Option(metavar="RULE", help="Allow rule, repeatable: 'bash(git status*)', 'edit(src/**)'.")]
+DenyOpt = Annotated[list[str] | None, typer.Option(metavar="RULE", help="Deny rule, repeatable; deny wins over allow.")]
+CwdOpt = Annotated[Path | None, typer.Option(metavar="DIR", help="Workspace directory (default: the current one).")]
+ContinueOpt = Annotated[bool, typer.Option("--continue", "-c", help="Continue the latest session in this directory.")]
+ResumeOpt = Annotated[str | None, typer.Option("--resume", "-r", metavar="ID", help="Continue the session with this id (or prefix).")]
+SaveOpt = Annotated[bool, typer.Option("--save/--no-save", help="Store the session so it can be resumed.")]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"kode {__version__}")
@@ -57,15 +68,15 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
-    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="litellm model string, e.g. openai/gpt-4o.")] = None,
-    api_base: Annotated[str | None, typer.Option(metavar="URL", help="Provider base URL (OpenAI-compatible servers, proxies).")] = None,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
     permission_mode: Annotated[Mode | None, typer.Option(help="default: ask before edits and shell; accept-edits; plan: read-only; bypass.")] = None,
-    allow: Annotated[list[str] | None, typer.Option(metavar="RULE", help="Allow rule, repeatable: 'bash(git status*)', 'edit(src/**)'.")] = None,
-    deny: Annotated[list[str] | None, typer.Option(metavar="RULE", help="Deny rule, repeatable; deny wins over allow.")] = None,
-    cwd: Annotated[Path | None, typer.Option(metavar="DIR", help="Workspace directory (default: the current one).")] = None,
-    continue_latest: Annotated[bool, typer.Option("--continue", "-c", help="Continue the latest session in this directory.")] = False,
-    resume: Annotated[str | None, typer.Option("--resume", "-r", metavar="ID", help="Continue the session with this id (or prefix).")] = None,
-    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the session so it can be resumed.")] = True,
+    allow: AllowOpt = None,
+    deny: DenyOpt = None,
+    cwd: CwdOpt = None,
+    continue_latest: ContinueOpt = False,
+    resume: ResumeOpt = None,
+    save: SaveOpt = True,
     theme: Annotated[str | None, typer.Option(metavar="NAME", help="Theme for this run (see /theme).")] = None,
     plain: Annotated[bool, typer.Option("--plain", help="Line-mode REPL instead of the TUI (dumb terminals, screen readers, logs).")] = False,
 ) -> None:
@@ -107,8 +118,8 @@ def ask(
     prompt: Annotated[
         list[str] | None, typer.Argument(metavar="PROMPT", help="The prompt. Standard input, when piped, is appended to it.", show_default=False)
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="litellm model string, e.g. openai/gpt-4o.")] = None,
-    api_base: Annotated[str | None, typer.Option(metavar="URL", help="Provider base URL (OpenAI-compatible servers, proxies).")] = None,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
     api_key: Annotated[
         str | None, typer.Option(metavar="KEY", help="API key (prefer the provider's env var: flags show up in `ps`).")
     ] = None,
@@ -117,20 +128,14 @@ def ask(
     ] = OutputFormat.text,
     max_turns: Annotated[int | None, typer.Option(min=1, metavar="N", help="Model calls allowed before the turn stops.")] = None,
     permission_mode: Annotated[Mode | None, typer.Option(help="default: ask before edits and shell (denied here, as nobody can answer); accept-edits; plan: read-only; bypass.")] = None,
-    allow: Annotated[
-        list[str] | None, typer.Option(metavar="RULE", help="Allow rule, repeatable: 'bash(git status*)', 'edit(src/**)'.")
-    ] = None,
-    deny: Annotated[list[str] | None, typer.Option(metavar="RULE", help="Deny rule, repeatable; deny wins over allow.")] = None,
-    cwd: Annotated[Path | None, typer.Option(metavar="DIR", help="Workspace directory (default: the current one).")] = None,
+    allow: AllowOpt = None,
+    deny: DenyOpt = None,
+    cwd: CwdOpt = None,
     system: Annotated[str | None, typer.Option(metavar="TEXT", help="Replace kode's system prompt.")] = None,
     append_system: Annotated[str | None, typer.Option(metavar="TEXT", help="Append to the system prompt.")] = None,
-    continue_latest: Annotated[
-        bool, typer.Option("--continue", "-c", help="Continue the latest session in this directory.")
-    ] = False,
-    resume: Annotated[
-        str | None, typer.Option("--resume", "-r", metavar="ID", help="Continue the session with this id (or prefix).")
-    ] = None,
-    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the session so it can be resumed.")] = True,
+    continue_latest: ContinueOpt = False,
+    resume: ResumeOpt = None,
+    save: SaveOpt = True,
 ) -> None:
     """Answer one prompt and exit: for scripts and pipes.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,38 +13,11 @@ import jsonschema
 import pytest
 
 from kode.protocol import protocol_schema
-from kode.testing.fake_provider import FakeProvider, Fault, Reply, ToolCall
+from kode.testing.fake_provider import Fault, Reply, ToolCall
 
 pytestmark = pytest.mark.e2e
 
 KODE = [sys.executable, "-m", "kode"]
-MODEL = "openai/gpt-4o-mini"
-
-
-@pytest.fixture(scope="module")
-def provider():
-    with FakeProvider() as fp:
-        yield fp
-
-
-@pytest.fixture
-def env(tmp_path: Path, provider) -> dict[str, str]:
-    provider.clear()
-    home = tmp_path / "home"
-    home.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("KODE_")}
-    clean.update(
-        HOME=str(home),
-        KODE_CONFIG_DIR=str(home / "config"),
-        KODE_DATA_DIR=str(home / "data"),
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        KODE_MODEL=MODEL,
-        KODE_API_BASE=provider.openai_base,
-        OPENAI_API_KEY="sk-test",
-    )
-    return clean
-
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"

@@ -9,37 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kode.testing.fake_provider import FakeProvider
-
 pytestmark = pytest.mark.e2e
 
 KODE = [sys.executable, "-m", "kode"]
-
-
-@pytest.fixture(scope="module")
-def provider():
-    with FakeProvider(echo=True) as fp:
-        yield fp
-
-
-@pytest.fixture
-def env(tmp_path: Path, provider) -> dict[str, str]:
-    import os
-
-    provider.clear()
-    home = tmp_path / "home"
-    home.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("KODE_")}
-    clean.update(
-        HOME=str(home),
-        KODE_CONFIG_DIR=str(home / "config"),
-        KODE_DATA_DIR=str(home / "data"),
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        KODE_MODEL="openai/gpt-4o-mini",
-        KODE_API_BASE=provider.openai_base,
-        OPENAI_API_KEY="sk-test",
-    )
-    return clean
 
 
 def kode(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
