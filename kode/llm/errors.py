@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from typing import Any
 
 from kode.protocol.common import ErrorInfo, ErrorKind
 
@@ -181,6 +180,3 @@ def describe(info: ErrorInfo) -> str:
     hint = f" — {info.hint}" if info.hint else ""
     return f"{info.kind.value}{code}: {info.message}{hint}"
 
-
-def error_payload(info: ErrorInfo) -> dict[str, Any]:
-    return info.model_dump(mode="json")

@@ -82,8 +82,8 @@ def test_paths_outside_the_workspace() -> None:
 
 def test_other_tools_match_their_target_with_a_glob() -> None:
     policy = PermissionPolicy(deny=["web_fetch(http://*)"], allow=["mcp__github__create_issue"])
-    assert policy.decide("web_fetch", "other", "http://example.com").action == "deny"
-    assert policy.decide("web_fetch", "other", "https://example.com").action == "allow"
+    assert policy.decide("web_fetch", "other", "http://127.0.0.1/x").action == "deny"
+    assert policy.decide("web_fetch", "other", "https://127.0.0.1/x").action == "allow"
     assert policy.decide("mcp__github__create_issue", "other", "").action == "allow"
 
 
@@ -271,7 +271,7 @@ def test_session_rules_do_not_override_deny_or_ask() -> None:
         ("edit_file", "edit", "!weird", "edit(\\!weird)"),
         ("read_file", "read", "secrets/k", "read(secrets/k)"),
         ("todo", "other", "", "todo"),
-        ("web_fetch", "other", "https://x/*", "web_fetch(https://x/\\*)"),
+        ("web_fetch", "other", "https://127.0.0.1/*", "web_fetch(https://127.0.0.1/\\*)"),
     ],
 )
 def test_suggest_rule(tool: str, kind: str, target: str, rule: str) -> None:
@@ -288,7 +288,7 @@ def test_suggest_rule(tool: str, kind: str, target: str, rule: str) -> None:
         ("bash", "bash", "rm -rf build"),
         ("edit_file", "edit", "src/a[1]*.py"),
         ("edit_file", "edit", "README.md"),
-        ("web_fetch", "other", "https://x/*"),
+        ("web_fetch", "other", "https://127.0.0.1/*"),
     ],
 )
 def test_a_suggested_rule_allows_the_call_it_was_made_for(tool: str, kind: str, target: str) -> None:

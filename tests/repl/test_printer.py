@@ -109,7 +109,7 @@ def test_approval_prompt_shows_exactly_what_would_run_and_the_resolution() -> No
     ]
 
 
-HOSTILE = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\\r\x9b31m[bold red]x[/]"
+HOSTILE = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]8;;http://127.0.0.1/evil\x1b\\click\x1b]8;;\x1b\\\r\x9b31m[bold red]x[/]"
 
 
 def test_hostile_escape_sequences_are_made_inert_everywhere() -> None:
