@@ -11,6 +11,8 @@ import ask  # noqa: E402
 import loop_overhead  # noqa: E402
 import startup  # noqa: E402
 import store  # noqa: E402
+import tui_startup  # noqa: E402
+import tui_streaming  # noqa: E402
 
 
 def main() -> None:
@@ -22,6 +24,9 @@ def main() -> None:
     loop_overhead.main()
     print("== store")
     store.main([])
+    print("== tui")
+    tui_startup.main()
+    tui_streaming.main()
 
 
 if __name__ == "__main__":
