@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kode.core.approvals import ApprovalBroker
+from kode.core.coalesce import DeltaCoalescer
 from kode.core.permissions import PermissionPolicy
 from kode.core.prompt import build_system_prompt
 from kode.core.tool_runner import ToolLoopStopped, ToolRunner
@@ -190,12 +191,16 @@ class Agent:
         self.emit(AgentStateChanged(state=AgentState.THINKING))
         message_id = new_id("msg")
         text: list[str] = []
+        # late binding: after a retry the held text goes out under the new message id
+        deltas = DeltaCoalescer(lambda chunk: self.emit(TextDelta(message_id=message_id, text=chunk)))
         try:
             async for delta in self.model.stream(self._request()):
                 if isinstance(delta, TextChunk):
                     text.append(delta.text)
-                    self.emit(TextDelta(message_id=message_id, text=delta.text))
-                elif isinstance(delta, ThinkingChunk):
+                    deltas.add(delta.text)
+                    continue
+                deltas.flush()  # text so far goes out before whatever comes next
+                if isinstance(delta, ThinkingChunk):
                     self.emit(ThinkingDelta(message_id=message_id, text=delta.text))
                 elif isinstance(delta, RetryNotice):
                     self.emit(
@@ -222,7 +227,10 @@ class Agent:
                     )
                     return delta
         except asyncio.CancelledError:
+            deltas.discard()
             if text:  # keep what the user already saw, marked as cut short
                 self.emit(MessageCompleted(message_id=message_id, text="".join(text), finish_reason="cancelled"))
             raise
+        finally:
+            deltas.discard()
         raise LLMError.make(ErrorKind.STREAM, "the model stream ended without a message")
