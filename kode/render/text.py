@@ -13,6 +13,7 @@ from kode.llm.errors import describe
 from kode.protocol.events import (
     ErrorEvent,
     Event,
+    MessageCompleted,
     Retrying,
     TextDelta,
     ToolCallFinished,
@@ -29,7 +30,8 @@ class TextRenderer:
         self.err = err
         self.show_tools = err.isatty() if show_tools is None else show_tools
         self._at_line_start = True
-        self._streamed: set[str] = set()
+        self._streamed: dict[str, str] = {}
+        """Text shown so far per message id; `message_completed` is authoritative over it."""
 
     def _write(self, text: str) -> None:
         if not text:
@@ -49,8 +51,15 @@ class TextRenderer:
             return
         match event:
             case TextDelta(text=text, message_id=message_id):
-                self._streamed.add(message_id)
+                self._streamed[message_id] = self._streamed.get(message_id, "") + text
                 self._write(text)
+            case MessageCompleted(text=text, message_id=message_id):
+                # deltas a reader had not yet taken are folded into the completion: show the rest
+                shown = self._streamed.pop(message_id, "")
+                if text.startswith(shown):
+                    self._write(text[len(shown) :])
+                if not self._at_line_start:
+                    self._write("\n")  # the next message (after a tool call) starts its own line
             case Retrying(error=error, delay=delay, attempt=attempt, max_attempts=maximum):
                 brief = describe(error.model_copy(update={"hint": None}))  # the hint comes if it fails for good
                 self._note(f"kode: {brief}; retrying in {delay:.1f}s ({attempt}/{maximum})")

@@ -71,7 +71,8 @@ class EventPrinter:
         self.model = ""
         self.permission_mode = ""
         self._at_line_start = True
-        self._streamed: set[str] = set()
+        self._streamed: dict[str, str] = {}
+        """Text shown so far per message id; `message_completed` is authoritative over it."""
         self._tool_names: dict[str, str] = {}
 
     # -- writing -------------------------------------------------------------------------------
@@ -107,12 +108,13 @@ class EventPrinter:
             case SettingsChanged(model=model, permission_mode=mode):
                 self.model, self.permission_mode = model, mode
             case TextDelta(text=text, message_id=message_id) if root:
-                self._streamed.add(message_id)
+                self._streamed[message_id] = self._streamed.get(message_id, "") + text
                 self.write(text)
             case MessageCompleted(text=text, message_id=message_id) if root:
-                if message_id not in self._streamed and text:
-                    self.write(text)  # its deltas were missed (lagged): show the whole message
-                self._streamed.discard(message_id)
+                # the completion is authoritative: deltas not yet read are folded into it
+                shown = self._streamed.pop(message_id, "")
+                if text.startswith(shown):
+                    self.write(text[len(shown) :])
                 self.end_line()
             case ToolCallRequested(call_id=call_id, name=name, summary=summary):
                 self._tool_names[call_id] = name
@@ -132,7 +134,7 @@ class EventPrinter:
                 error=error, delay=delay, attempt=attempt, max_attempts=maximum, discarded_message_id=dropped
             ):
                 if dropped and dropped in self._streamed:
-                    self._streamed.discard(dropped)
+                    del self._streamed[dropped]
                     self.line("[the reply above was cut off and is discarded]")
                 brief = describe_error(error.model_copy(update={"hint": None}))
                 self.line(f"retrying in {delay:.1f}s ({attempt}/{maximum}): {brief}")
