@@ -103,18 +103,19 @@ class EventLog:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def _after(self, cursor: int) -> tuple[list[Event], int, int]:
+    def _after(self, cursor: int, *, fold: bool) -> tuple[list[Event], int, int]:
         """Events after `cursor` in seq order, how many deltas after it the ring already lost, and
         the seq up to which everything was considered (the reader's next cursor).
 
-        Deltas of a message or tool call that has since completed are left out: the completing
-        durable event carries their content, and is authoritative.
+        With `fold` (a reader catching up on history), deltas of a message or tool call that has
+        since completed are left out: the completing durable event carries their content. A reader
+        that is following gets every delta.
         """
         limit = self.visible_seq
         durable = self._durable[bisect_right(self._durable_seqs, cursor) : bisect_right(self._durable_seqs, limit)]
         if not self._live or self._live[-1].seq <= cursor:
             return durable, 0, limit
-        live = [e for e in self._live if cursor < e.seq <= limit and _key(e) not in self._completed]
+        live = [e for e in self._live if cursor < e.seq <= limit and not (fold and _key(e) in self._completed)]
         oldest = self._live[0].seq
         missed = 0
         if oldest > cursor + 1:
@@ -129,7 +130,7 @@ class EventLog:
         first = True
         while True:
             waiter = self._changed
-            batch, missed, considered = self._after(cursor)
+            batch, missed, considered = self._after(cursor, fold=first)
             if missed and not first:
                 # A new subscriber wants history, which the durable events hold in full; only a
                 # subscriber that was following and fell behind has really missed something.

@@ -102,12 +102,23 @@ async def test_a_reader_moves_past_folded_deltas_while_their_completion_is_uncom
     log.persist = lambda event: None
     log.append(ev.TurnStarted(turn_id="t", model="m"))  # 1
     log.mark_committed(1)
+    log.append(ev.TextDelta(message_id="m", text="a"))  # 2
+    log.append(ev.MessageCompleted(message_id="m", text="a"))  # 3, pending: delta 2 is folded for replay
     stream = log.events(0)
     assert (await anext(stream)).seq == 1
-    log.append(ev.TextDelta(message_id="m", text="a"))  # 2
-    log.append(ev.MessageCompleted(message_id="m", text="a"))  # 3, pending: the delta is now folded
     pending = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0.01)  # a reader stuck re-reading seq 2 would spin here and never yield control
     assert not pending.done()
     log.mark_committed(3)
     assert (await asyncio.wait_for(pending, 1)).seq == 3
+
+
+async def test_a_following_reader_gets_every_delta_even_if_it_reads_late() -> None:
+    log = EventLog("s")
+    stream = log.events(0)
+    log.append(ev.TurnStarted(turn_id="t", model="m"))
+    assert (await anext(stream)).seq == 1
+    log.append(ev.TextDelta(message_id="m", text="a"))
+    log.append(ev.TextDelta(message_id="m", text="b"))
+    log.append(ev.MessageCompleted(message_id="m", text="ab"))  # all three before the reader runs
+    assert [e.type for e in [await anext(stream) for _ in range(3)]] == ["text_delta", "text_delta", "message_completed"]
