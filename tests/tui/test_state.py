@@ -272,7 +272,7 @@ def test_git_branch_from_head(tmp_path: Path) -> None:
 
 
 def test_escape_sequences_are_made_inert() -> None:
-    hostile = "a\x1b]52;c;aGVsbG8=\x07b\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\x1b[2J\x9b31m\r"
+    hostile = "a\x1b]52;c;aGVsbG8=\x07b\x1b]8;;http://127.0.0.1/evil\x1b\\link\x1b]8;;\x1b\\\x1b[2J\x9b31m\r"
     clean = inert(hostile)
     assert not any(ord(ch) < 0x20 and ch not in "\n\t" for ch in clean)
     assert not any(0x7F <= ord(ch) <= 0x9F for ch in clean)
