@@ -15,15 +15,11 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from kode.core.agent import AgentSettings
-from kode.core.permissions import PermissionPolicy
-from kode.core.session import Session
 from kode.protocol.events import TurnFinished
 from kode.protocol.ops import SubmitMessage
-from kode.runtime.local import LocalEnvironment
 from kode.testing.scripted_model import ScriptedModel, Step
-from kode.tools.base import Tool, ToolContext, ToolRegistry, ToolResult
-from kode.tools.builtin import builtin_tools
+from kode.testing.scripted_session import scripted_session
+from kode.tools.base import Tool, ToolContext, ToolResult
 
 
 class Noop(Tool):
@@ -61,12 +57,8 @@ async def measure(rounds: int) -> float:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        session = Session(
-            settings=AgentSettings(model="scripted/bench", max_turns=rounds),
-            model=model,
-            tools=ToolRegistry([*builtin_tools(), Noop()]),
-            env=LocalEnvironment(tmp),
-            policy=PermissionPolicy(),
+        session = scripted_session(
+            tmp, model, extra_tools=[Noop()], max_turns=rounds, model_name="scripted/bench"
         )
         TimedModel.spent = Noop.spent = 0.0
         stream = session.events(0)

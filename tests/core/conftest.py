@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from kode.core.agent import AgentSettings
-from kode.core.permissions import PermissionMode, PermissionPolicy
-from kode.core.session import Session, SessionOptions
+from kode.core.permissions import PermissionMode
+from kode.core.session import Session
 from kode.protocol import events as ev
 from kode.protocol.events import Event
-from kode.runtime.local import LocalEnvironment
 from kode.testing.scripted_model import ScriptedModel, Step
-from kode.tools.base import Tool, ToolRegistry
-from kode.tools.builtin import builtin_tools
+from kode.testing.scripted_session import scripted_session
+from kode.tools.base import Tool
 
 
 @dataclass
@@ -76,13 +74,15 @@ def make_harness(workspace: Path):
         default: Callable | None = None,
     ) -> Harness:
         model = ScriptedModel(*steps, default=default)
-        session = Session(
-            settings=AgentSettings(model="scripted/test", max_turns=max_turns),
-            model=model,
-            tools=ToolRegistry([*builtin_tools(), *extra_tools]),
-            env=LocalEnvironment(workspace),
-            policy=PermissionPolicy(mode, allow=allow, deny=deny),
-            options=SessionOptions(interactive=interactive),
+        session = scripted_session(
+            workspace,
+            model,
+            mode=mode,
+            allow=allow,
+            deny=deny,
+            interactive=interactive,
+            extra_tools=extra_tools,
+            max_turns=max_turns,
         )
         return Harness(session=session, model=model, workspace=workspace)
 

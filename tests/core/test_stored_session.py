@@ -5,30 +5,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from kode.core.agent import AgentSettings
-from kode.core.permissions import PermissionPolicy
 from kode.core.session import Session
 from kode.core.stored_session import StoredSession
 from kode.llm.errors import LLMError
 from kode.protocol import events as ev
 from kode.protocol.common import ErrorKind, TurnStatus
 from kode.protocol.ops import SubmitMessage
-from kode.runtime.local import LocalEnvironment
 from kode.store import Store
 from kode.testing.scripted_model import ScriptedModel, Step
-from kode.tools.base import ToolRegistry
-from kode.tools.builtin import builtin_tools
+from kode.testing.scripted_session import scripted_session
 
 
 def make_session(workspace: Path, model: ScriptedModel, **kwargs) -> Session:
-    return Session(
-        settings=AgentSettings(model="scripted/main"),
-        model=model,
-        tools=ToolRegistry(builtin_tools()),
-        env=LocalEnvironment(workspace),
-        policy=PermissionPolicy(),
-        **kwargs,
-    )
+    return scripted_session(workspace, model, model_name="scripted/main", **kwargs)
 
 
 async def run_turn(session: Session, text: str) -> ev.TurnFinished:

@@ -12,17 +12,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from kode.core.agent import AgentSettings
-from kode.core.permissions import PermissionMode, PermissionPolicy
-from kode.core.session import Session
+from kode.core.permissions import PermissionMode
 from kode.core.stored_session import StoredSession
 from kode.protocol.codec import dump_event
 from kode.protocol.ops import SubmitMessage
-from kode.runtime.local import LocalEnvironment
 from kode.store import Store
 from kode.testing.scripted_model import ScriptedModel, Step
-from kode.tools.base import ToolRegistry
-from kode.tools.builtin import builtin_tools
+from kode.testing.scripted_session import scripted_session
 
 
 def script(round_: int) -> list[Step]:
@@ -39,14 +35,9 @@ async def main(workspace: str, resume: str | None) -> None:
     store = await Store.open()
     history = await store.load_events(resume) if resume else None
     model = ScriptedModel(*script(len(history or [])))
-    session = Session(
-        settings=AgentSettings(model="scripted/crash", max_turns=10),
-        model=model,
-        tools=ToolRegistry(builtin_tools()),
-        env=LocalEnvironment(workspace),
-        policy=PermissionPolicy(PermissionMode.BYPASS),
-        session_id=resume,
-        history=history,
+    session = scripted_session(
+        workspace, model, mode=PermissionMode.BYPASS, max_turns=10, model_name="scripted/crash",
+        session_id=resume, history=history,
     )
     stored = await StoredSession.begin(store, session, owner="crash worker", new=resume is None)
     print(f"session {session.id}", flush=True)

@@ -8,13 +8,10 @@ from pathlib import Path
 import pytest
 
 from kode.client.inprocess import InProcessClient
-from kode.core.agent import AgentSettings
-from kode.core.permissions import PermissionMode, PermissionPolicy
-from kode.core.session import Session, SessionOptions
-from kode.runtime.local import LocalEnvironment
+from kode.core.permissions import PermissionMode
+from kode.core.session import Session
 from kode.testing.scripted_model import ScriptedModel, Step
-from kode.tools.base import ToolRegistry
-from kode.tools.builtin import builtin_tools
+from kode.testing.scripted_session import scripted_session
 
 
 @dataclass
@@ -43,14 +40,7 @@ def workspace(tmp_path: Path) -> Path:
 def wire(workspace: Path):
     def make(*steps: Step, mode: PermissionMode = PermissionMode.DEFAULT) -> Wired:
         model = ScriptedModel(*steps)
-        session = Session(
-            settings=AgentSettings(model="scripted/test", max_turns=10),
-            model=model,
-            tools=ToolRegistry(builtin_tools()),
-            env=LocalEnvironment(workspace),
-            policy=PermissionPolicy(mode),
-            options=SessionOptions(interactive=True),
-        )
+        session = scripted_session(workspace, model, mode=mode, max_turns=10)
         return Wired(InProcessClient(session), session, model, workspace)
 
     return make

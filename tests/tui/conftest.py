@@ -9,20 +9,14 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("textual")
+from kode.client.inprocess import InProcessClient
+from kode.core.permissions import PermissionMode
+from kode.testing.scripted_model import ScriptedModel, Step
+from kode.testing.scripted_session import scripted_session
+from kode.tui import AppOptions
+from kode.tui.themes import shipped_theme_dirs
 
-from kode.client.inprocess import InProcessClient  # noqa: E402
-from kode.core.agent import AgentSettings  # noqa: E402
-from kode.core.permissions import PermissionMode, PermissionPolicy  # noqa: E402
-from kode.core.session import Session, SessionOptions  # noqa: E402
-from kode.runtime.local import LocalEnvironment  # noqa: E402
-from kode.testing.scripted_model import ScriptedModel, Step  # noqa: E402
-from kode.tools.base import ToolRegistry  # noqa: E402
-from kode.tools.builtin import builtin_tools  # noqa: E402
-from kode.tui import AppOptions  # noqa: E402
-from kode.tui.themes import shipped_theme_dirs  # noqa: E402
-
-from .helpers import Rig  # noqa: E402
+from .helpers import Rig
 
 
 @pytest.fixture
@@ -41,14 +35,7 @@ def workspace(tmp_path: Path) -> Path:
 def make_rig(workspace: Path) -> Callable[..., Rig]:
     def make(*steps: Step, mode: PermissionMode = PermissionMode.DEFAULT, default=None) -> Rig:  # type: ignore[no-untyped-def]
         model = ScriptedModel(*steps, default=default)
-        session = Session(
-            settings=AgentSettings(model="scripted/test"),
-            model=model,
-            tools=ToolRegistry(builtin_tools()),
-            env=LocalEnvironment(workspace),
-            policy=PermissionPolicy(mode),
-            options=SessionOptions(interactive=True),
-        )
+        session = scripted_session(workspace, model, mode=mode)
         session.start()
         return Rig(session, model, InProcessClient(session), workspace)
 

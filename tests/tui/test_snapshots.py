@@ -12,24 +12,18 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pytest_textual_snapshot")
+from kode.core.permissions import PermissionMode
+from kode.protocol import events as ev
+from kode.protocol.common import AgentState, Usage
+from kode.protocol.ops import SubmitMessage
+from kode.testing.scripted_model import ScriptedModel, Step
+from kode.testing.scripted_session import scripted_session
+from kode.tui import AppOptions, KodeApp
+from kode.tui.themes import discover_themes, shipped_theme_dirs
 
-from kode.core.agent import AgentSettings  # noqa: E402
-from kode.core.permissions import PermissionMode, PermissionPolicy  # noqa: E402
-from kode.core.session import Session, SessionOptions  # noqa: E402
-from kode.protocol import events as ev  # noqa: E402
-from kode.protocol.common import AgentState, Usage  # noqa: E402
-from kode.protocol.ops import SubmitMessage  # noqa: E402
-from kode.runtime.local import LocalEnvironment  # noqa: E402
-from kode.testing.scripted_model import ScriptedModel, Step  # noqa: E402
-from kode.tools.base import ToolRegistry  # noqa: E402
-from kode.tools.builtin import builtin_tools  # noqa: E402
-from kode.tui import AppOptions, KodeApp  # noqa: E402
-from kode.tui.themes import discover_themes, shipped_theme_dirs  # noqa: E402
-
-from .fakes import ScriptedClient  # noqa: E402
-from .helpers import wait_for  # noqa: E402
-from .test_subagents import subagent_events  # noqa: E402
+from .fakes import ScriptedClient
+from .helpers import wait_for
+from .test_subagents import subagent_events
 
 SIZE = (100, 34)
 THEMES = sorted(discover_themes(shipped_theme_dirs()).themes)
@@ -64,10 +58,7 @@ def record_conversation(tmp: Path) -> list[ev.Event]:
         Step(tool_calls=[("bash", {"command": "python -c 'import greet; print(greet.greet(\"kode\"))'"})]),
         Step(text="Done. `greet()` now uses an **f-string**:\n\n```python\ndef greet(name):\n    return f\"hello {name}!\"\n```"),
     )
-    session = Session(
-        settings=AgentSettings(model="anthropic/claude-sonnet-4-5"), model=model, tools=ToolRegistry(builtin_tools()),
-        env=LocalEnvironment(workspace), policy=PermissionPolicy(PermissionMode.BYPASS), options=SessionOptions(),
-    )
+    session = scripted_session(workspace, model, mode=PermissionMode.BYPASS, model_name="anthropic/claude-sonnet-4-5")
 
     async def run() -> list[ev.Event]:
         await session.submit(SubmitMessage(text="Make greet() use an f-string and check it works"))

@@ -12,7 +12,7 @@ from .helpers import SIZE, app_for, wait_for
 from .screen import screen_text
 
 OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"
-OSC8 = "\x1b]8;;https://evil.example\x1b\\click me\x1b]8;;\x1b\\"
+OSC8 = "\x1b]8;;https://127.0.0.1/evil\x1b\\click me\x1b]8;;\x1b\\"
 CSI = "\x1b[2J\x1b[1;1Hrewritten"
 C1 = "\x9b31mred"
 HOSTILE = f"before {OSC52} {OSC8} {CSI} {C1} [bold]not markup[/bold] after"
