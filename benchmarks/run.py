@@ -8,7 +8,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ask  # noqa: E402
+import attach_latency  # noqa: E402
 import loop_overhead  # noqa: E402
+import remote_tools  # noqa: E402
+import server_fanout  # noqa: E402
+import server_sessions  # noqa: E402
 import startup  # noqa: E402
 import store  # noqa: E402
 import tui_startup  # noqa: E402
@@ -27,6 +31,12 @@ def main() -> None:
     print("== tui")
     tui_startup.main()
     tui_streaming.main()
+    print("== server")
+    server_fanout.main()
+    server_sessions.main()
+    print("== remote")
+    remote_tools.main()
+    attach_latency.main()
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def run_ask(options: AskOptions) -> int:
     except Refused as exc:
         return fail(str(exc), exc.code)
     timings.mark("config")
-    from kode.cli.session_open import OpenRequest
+    from kode.host.opening import OpenRequest
 
     request = OpenRequest(
         cwd=prepared.cwd,
@@ -58,6 +58,7 @@ def run_ask(options: AskOptions) -> int:
         resume=options.resume,
         continue_latest=options.continue_latest,
         save=options.save,
+        remote=options.remote,
         first_prompt=prompt,
     )
     code = asyncio.run(_main(prepared.loaded, request, prompt, _renderer(options.output_format)))
@@ -68,12 +69,12 @@ def run_ask(options: AskOptions) -> int:
 
 async def _main(loaded, request, prompt: str, renderer) -> int:  # type: ignore[no-untyped-def]
     from kode import timings
-    from kode.cli.session_open import OpenError, open_session
+    from kode.host.opening import OpenError, open_session
 
     try:
         opened = await open_session(loaded, request)
     except OpenError as exc:
-        return fail(str(exc), exc.code)
+        return fail(str(exc), exit_codes.for_open_error(exc))
     for warning in opened.warnings:
         sys.stderr.write(f"kode: warning: {warning}\n")
     timings.mark("wiring")

@@ -7,8 +7,10 @@ the same way: one broken config file, one missing key, one line of error, exit c
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ class SessionFlags:
     continue_latest: bool = False
     resume: str | None = None
     save: bool = True
+    remote: str | None = None
+    """`ssh://[user@]host[:port]/path`: run the tools there (`--remote`)."""
 
     def overrides(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Config overrides from flags, and the flag each came from (for `config show`)."""
@@ -68,6 +72,7 @@ class Prepared:
     cwd: Path
     loaded: LoadedConfig
     api_key: str | None
+    remote: str | None = None
 
 
 def prepare(flags: SessionFlags) -> Prepared:
@@ -93,7 +98,14 @@ def prepare(flags: SessionFlags) -> Prepared:
     )
     if problem:
         raise Refused(problem)
-    return Prepared(cwd, loaded, api_key)
+    if flags.remote:
+        from kode.runtime.ssh_target import SshTarget
+
+        try:
+            SshTarget.parse(flags.remote)
+        except ValueError as exc:
+            raise Refused(f"--remote: {exc}") from None
+    return Prepared(cwd, loaded, api_key, flags.remote)
 
 
 def fast_exit(code: int) -> None:
@@ -110,3 +122,21 @@ def fast_exit(code: int) -> None:
         except (OSError, ValueError):
             pass
     os._exit(code)
+
+
+def warm_litellm() -> None:
+    """Import litellm in a background thread (seconds of imports), so the first turn does not
+    wait for it and nothing in the foreground (the TUI's first paint, a server's first request) does."""
+
+    def load() -> None:
+        try:
+            from kode.llm.litellm_adapter import load_litellm
+
+            load_litellm()
+        except Exception:  # noqa: BLE001 - the first model call will import it again and report
+            pass
+        # litellm leaves a heap of long-lived objects; without this every full collection scans
+        # them all and freezes the UI for ~0.4 s. Frozen objects are never scanned again.
+        gc.freeze()
+
+    threading.Thread(target=load, name="kode-warm-litellm", daemon=True).start()

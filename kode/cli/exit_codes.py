@@ -7,3 +7,8 @@ USAGE = 2
 """Bad flags or arguments, no prompt, a broken config file, no API key."""
 INTERRUPTED = 130
 """Ctrl-C (SIGINT) or SIGTERM: the turn was cancelled and recorded as such."""
+
+
+def for_open_error(exc: BaseException) -> int:
+    """A session that could not be opened: USAGE for the caller's mistake, else AGENT_ERROR."""
+    return USAGE if getattr(exc, "usage", False) else AGENT_ERROR

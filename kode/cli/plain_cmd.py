@@ -25,8 +25,8 @@ def run_plain(options: TuiOptions) -> int:
         return fail(str(exc), exc.code)
     settings = prepared.loaded.settings
 
-    from kode.cli.session_open import OpenError, OpenRequest, open_session
     from kode.config import data_dir
+    from kode.host.opening import OpenError, OpenRequest, open_session
     from kode.repl import PlainRepl, PromptToolkitSource, ReplCompleter, StreamSource, open_history
 
     async def open_client(*, fresh: bool) -> Any:
@@ -38,6 +38,7 @@ def run_plain(options: TuiOptions) -> int:
             resume=None if fresh else options.resume,
             continue_latest=False if fresh else options.continue_latest,
             save=options.save,
+            remote=options.remote,
             title_model=settings.models.fast or settings.models.main,
         )
         opened = await open_session(prepared.loaded, request)
@@ -49,7 +50,7 @@ def run_plain(options: TuiOptions) -> int:
         try:
             client = await open_client(fresh=False)
         except OpenError as exc:
-            return fail(str(exc), exc.code)
+            return fail(str(exc), exit_codes.for_open_error(exc))
         if sys.stdin.isatty():
             source: Any = PromptToolkitSource(
                 history=open_history(prepared.cwd, data_dir()), completer=ReplCompleter(prepared.cwd)

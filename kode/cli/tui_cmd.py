@@ -7,17 +7,15 @@ first paint, so the prompt is usable at once; the first model call waits for it 
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kode.cli import exit_codes
-from kode.cli.common import Refused, SessionFlags, fail, fast_exit, prepare
+from kode.cli.common import Refused, SessionFlags, fail, fast_exit, prepare, warm_litellm
 
 
 @dataclass(slots=True)
@@ -26,23 +24,11 @@ class TuiOptions(SessionFlags):
     """A theme name for this run (the remembered choice is not changed)."""
     context_window: int | None = None
     """Tokens the status line measures context use against (default 200k)."""
-
-
-def _warm_litellm() -> None:
-    """Import litellm off the UI thread (seconds of imports) so the first turn does not wait."""
-
-    def load() -> None:
-        try:
-            from kode.llm.litellm_adapter import load_litellm
-
-            load_litellm()
-        except Exception:  # noqa: BLE001 - the first model call will import it again and report
-            pass
-        # litellm leaves a heap of long-lived objects; without this every full collection scans
-        # them all and freezes the UI for ~0.4 s. Frozen objects are never scanned again.
-        gc.freeze()
-
-    threading.Thread(target=load, name="kode-warm-litellm", daemon=True).start()
+    serve: bool = False
+    """`kode --serve`: also serve this session (and others) over HTTP."""
+    host: str | None = None
+    port: int | None = None
+    token_file: Path | None = None
 
 
 def run_tui(options: TuiOptions) -> int:
@@ -63,7 +49,7 @@ def run_tui(options: TuiOptions) -> int:
 
     def opener(resume: str | None, continue_latest: bool = False) -> Callable[[], Awaitable[Any]]:
         async def open_client() -> Any:
-            from kode.cli.session_open import OpenRequest, open_session
+            from kode.host.opening import OpenRequest, open_session
 
             request = OpenRequest(
                 cwd=prepared.cwd,
@@ -73,21 +59,37 @@ def run_tui(options: TuiOptions) -> int:
                 resume=resume,
                 continue_latest=continue_latest,
                 save=options.save,
+                remote=options.remote,
                 title_model=settings.models.fast or settings.models.main,
             )
             opened = await open_session(prepared.loaded, request)
+            if listening is not None and not served:
+                served.append(await serve_embedded(prepared, opened, listening, save=options.save))
             return opened.client()
 
         return open_client
+
+    listening = None
+    served: list[Any] = []
+    """The embedded server of `kode --serve`: started with the first session, which it also serves."""
+    if options.serve:
+        from kode.cli.serve_cmd import listen
+
+        try:
+            listening = listen(prepared, options)  # type: ignore[arg-type]
+        except Refused as exc:
+            return fail(str(exc), exc.code)
 
     client = ThreadedClient(opener(options.resume, options.continue_latest))
 
     def first_paint() -> None:
         timings.mark("tui_first_paint")
         client.start()
-        _warm_litellm()
+        warm_litellm()
 
     extra: dict[str, Any] = {}
+    if options.remote:
+        extra["list_paths"] = list  # @ completion lists local files; the workspace is remote
     if options.context_window:
         extra["context_window"] = options.context_window
     app_options = AppOptions.standard(
@@ -99,6 +101,7 @@ def run_tui(options: TuiOptions) -> int:
         if options.save
         else FactoryActions(lambda: ThreadedClient(opener(None))),
         on_ready=first_paint,
+        banner_note=serving_note(listening) if listening is not None else remote_note(options.remote),
         **extra,
     )
     timings.mark("wiring")
@@ -106,9 +109,35 @@ def run_tui(options: TuiOptions) -> int:
     timings.report()
     code = code if isinstance(code, int) else exit_codes.OK
     if client.error is not None:
-        code = fail(f"could not open the session: {client.error}", getattr(client.error, "code", exit_codes.AGENT_ERROR))
+        code = fail(f"could not open the session: {client.error}", exit_codes.for_open_error(client.error))
     fast_exit(code)
     return code
+
+
+def remote_note(remote: str | None) -> str:
+    return f"tools run on {remote}" if remote else ""
+
+
+def serving_note(listening: Any) -> str:
+    url = f"http://{listening.host}:{listening.sock.getsockname()[1]}"
+    token = f"token {listening.token} (shown once; saved in {listening.token_source})" if listening.token_created else f"token in {listening.token_source}"
+    return f"serving this session on {url} · {token} · kode attach {url}"
+
+
+async def serve_embedded(prepared: Any, opened: Any, listening: Any, *, save: bool) -> Any:
+    """Start `kode --serve`'s server on the session's loop, hosting the TUI's own session."""
+    import asyncio
+
+    from kode.cli.serve_cmd import hub_for
+    from kode.server.runner import Server
+
+    hub = hub_for(prepared, save=save, owner="kode --serve")
+    await hub.start()
+    hub.adopt(opened)
+    settings = prepared.loaded.settings.server.model_copy(update={"host": listening.host})
+    server = Server(hub, settings, token=listening.token, sock=listening.sock)
+    asyncio.get_running_loop().create_task(server.serve(), name="kode-embedded-server")
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -211,6 +211,45 @@ class StoreSettings(_Section):
     )
 
 
+class SubagentSettings(_Section):
+    """Sub-agents started with the `task` tool and `/best-of`."""
+
+    max_depth: int = Field(2, ge=0, le=5, description="How deep children may fork (0: no sub-agents).")
+    max_concurrent: int = Field(4, ge=1, le=32, description="Children running at once; the rest wait.")
+    max_turns: int = Field(30, ge=1, description="Model calls per child.")
+    token_budget: int = Field(400_000, ge=0, description="Input plus output tokens per child (0: no limit).")
+    model: str = Field("", description="Model for children whose agent type names none (empty: the parent's).")
+    check_command: str = Field(
+        "", description="What best-of-N runs to judge each attempt (empty: the project's tests, detected)."
+    )
+
+
+class ServerSettings(_Section):
+    """`kode serve` and `kode --serve`: where the server listens and what it allows."""
+
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address to bind. Anything but loopback needs an explicit --token-file.",
+    )
+    port: int = Field(8765, ge=0, le=65535, description="Port to bind (0: any free port).")
+    max_sessions: int = Field(32, ge=1, description="Sessions loaded at once (the rest stay in the store).")
+    max_connections: int = Field(
+        256, ge=1, description="Open event streams (SSE and WebSocket) across all sessions."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted, in bytes.")
+    idle_unload: float = Field(
+        900.0,
+        gt=0,
+        description="Seconds after which a session nobody is attached to is unloaded (it stays stored).",
+    )
+    heartbeat: float = Field(15.0, gt=0, description="Seconds between keep-alives on event streams.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed besides the server's own, e.g. https://ide.example.com.",
+    )
+
+
 class Settings(BaseModel):
     """All of kode's settings: the effective result of every configuration layer."""
 
@@ -237,6 +276,12 @@ class Settings(BaseModel):
     )
     store: StoreSettings = Field(
         default_factory=StoreSettings, description="Where sessions are kept."
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings, description="The session server (`kode serve`)."
+    )
+    subagents: SubagentSettings = Field(
+        default_factory=SubagentSettings, description="Sub-agents (`task`, `/best-of`)."
     )
 
 

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kode.core.approvals import ApprovalBroker
 from kode.core.coalesce import DeltaCoalescer
@@ -50,6 +51,9 @@ from kode.protocol.events import (
 from kode.runtime.environment import Environment
 from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolSettings
 
+if TYPE_CHECKING:
+    from kode.core.subagents import Subagents
+
 
 @dataclass(slots=True)
 class AgentSettings:
@@ -62,6 +66,8 @@ class AgentSettings:
     system_prompt: str = ""
     append_system_prompt: str = ""
     tool_settings: ToolSettings = field(default_factory=ToolSettings)
+    token_budget: int | None = None
+    """Input plus output tokens a turn may use (a sub-agent's budget); None for no limit."""
 
 
 _FINAL_STATE = {
@@ -86,6 +92,8 @@ class Agent:
         emit: Callable[[Event], Event],
         agent_id: str = ROOT_AGENT,
         parent_id: str | None = None,
+        subagents: Subagents | None = None,
+        depth: int = 0,
     ) -> None:
         self.settings = settings
         self.model = model
@@ -97,18 +105,28 @@ class Agent:
         self.transcript = Transcript(agent_id)
         self.tool_state = AgentToolState()
         self._emit_raw = emit
+        self.subagents = subagents
+        self.delegate = subagents.delegate_for(self, depth) if subagents is not None else None
         self.runner = ToolRunner(
             registry=tools,
             make_context=self._tool_context,
             policy=policy,
             approvals=approvals,
-            emit=emit,
+            emit=self._record,
             agent_id=agent_id,
             parent_id=parent_id,
         )
 
     def emit(self, event: Event) -> Event:
-        return self._emit_raw(event.model_copy(update={"agent_id": self.agent_id, "parent_id": self.parent_id}))
+        return self._record(event.model_copy(update={"agent_id": self.agent_id, "parent_id": self.parent_id}))
+
+    def _record(self, event: Event) -> Event:
+        """Into the session's log; a sub-agent also keeps its own transcript from what it records
+        (the session feeds the root's)."""
+        stamped = self._emit_raw(event)
+        if self.agent_id != ROOT_AGENT:
+            self.transcript.apply(stamped)
+        return stamped
 
     def _tool_context(self, call_id: str) -> ToolContext:
         return ToolContext(
@@ -117,6 +135,7 @@ class Agent:
             settings=self.settings.tool_settings,
             call_id=call_id,
             agent_id=self.agent_id,
+            delegate=self.delegate,
         )
 
     def _request(self) -> ChatRequest:
@@ -160,7 +179,15 @@ class Agent:
                     status = TurnStatus.COMPLETED
                     break
                 await self.runner.run_all(completed.tool_calls)
-            if status is TurnStatus.MAX_TURNS:
+                if self._over_budget(usage):
+                    break
+            if self._over_budget(usage) and status is not TurnStatus.COMPLETED:
+                error = ErrorInfo(
+                    kind=ErrorKind.TOOL_LOOP,
+                    message=f"stopped: the token budget of {self.settings.token_budget} is spent",
+                    hint="Give the sub-agent a narrower goal, or raise the budget.",
+                )
+            elif status is TurnStatus.MAX_TURNS:
                 error = ErrorInfo(
                     kind=ErrorKind.TOOL_LOOP,
                     message=f"stopped after {self.settings.max_turns} model calls (max_turns)",
@@ -172,6 +199,8 @@ class Agent:
             status, error = TurnStatus.FAILED, exc.info
         except ToolLoopStopped as exc:
             status, error = TurnStatus.FAILED, exc.info
+        if self.subagents is not None:  # children do not outlive the turn; their cost is the turn's
+            usage = usage + await self.subagents.finish_turn(self.agent_id)
         if error is not None:
             self.emit(ErrorEvent(error=error))
         finished = TurnFinished(
@@ -185,6 +214,10 @@ class Agent:
         )
         self.emit(AgentStateChanged(state=_FINAL_STATE[status]))
         return self.emit(finished)  # type: ignore[return-value]  # the turn's last event
+
+    def _over_budget(self, usage: Usage) -> bool:
+        budget = self.settings.token_budget
+        return budget is not None and usage.input_tokens + usage.output_tokens >= budget
 
     async def _model_step(self) -> Completed:
         """One model call, streamed out as deltas; returns the completed message."""

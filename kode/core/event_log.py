@@ -115,7 +115,13 @@ class EventLog:
         durable = self._durable[bisect_right(self._durable_seqs, cursor) : bisect_right(self._durable_seqs, limit)]
         if not self._live or self._live[-1].seq <= cursor:
             return durable, 0, limit
-        live = [e for e in self._live if cursor < e.seq <= limit and not (fold and _key(e) in self._completed)]
+        live: list[Event] = []
+        for event in reversed(self._live):  # newest first: stop at the cursor, not at the ring's end
+            if event.seq <= cursor:
+                break
+            if event.seq <= limit and not (fold and _key(event) in self._completed):
+                live.append(event)
+        live.reverse()
         oldest = self._live[0].seq
         missed = 0
         if oldest > cursor + 1:
@@ -125,15 +131,22 @@ class EventLog:
 
     async def events(self, since: int = 0, *, follow: bool = True) -> AsyncIterator[Event]:
         """Events after `since` (durable history, plus deltas still in flight), then everything
-        new as it happens, until the log is closed."""
+        new as it happens, until the log is closed.
+
+        A reader from the start (`since=0`) is catching up on history: deltas whose message has
+        completed are folded into it. A reader resuming from a seq it has seen (an SSE client's
+        Last-Event-ID, a reconnecting WebSocket) gets exactly what followed, deltas included, or
+        a `Lagged` event counting the deltas the ring no longer holds.
+        """
         cursor = since
         first = True
         while True:
             waiter = self._changed
-            batch, missed, considered = self._after(cursor, fold=first)
-            if missed and not first:
-                # A new subscriber wants history, which the durable events hold in full; only a
-                # subscriber that was following and fell behind has really missed something.
+            catching_up = first and since == 0
+            batch, missed, considered = self._after(cursor, fold=catching_up)
+            if missed and not catching_up:
+                # History is complete in the durable events; only a reader that was following (or
+                # resumes where it stopped) and fell behind the ring has really missed something.
                 yield Lagged(session_id=self.session_id, seq=cursor, missed=missed)
             first = False
             for event in batch:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kode import __version__
 from kode.core.agent import Agent, AgentSettings
 from kode.core.approvals import ApprovalBroker
+from kode.core.best_of import apply_for_user, run_best_of
 from kode.core.event_log import EventLog
 from kode.core.permissions import PermissionMode, PermissionPolicy
+from kode.core.subagents import Child, IsolatedPolicy, SubagentConfig, Subagents
 from kode.llm.types import ModelPort
 from kode.protocol import ops
 from kode.protocol.common import (
@@ -28,6 +30,7 @@ from kode.protocol.common import (
 )
 from kode.protocol.events import (
     AgentStateChanged,
+    ContextCleared,
     ErrorEvent,
     Event,
     SessionStarted,
@@ -40,6 +43,7 @@ from kode.protocol.events import (
 from kode.protocol.ops import Op
 from kode.runtime.environment import Environment
 from kode.tools.base import ToolRegistry
+from kode.tools.delegation import DELEGATION_TOOL_NAMES, delegation_tools
 
 
 class SessionBusy(Exception):
@@ -65,6 +69,7 @@ class Session:
         options: SessionOptions | None = None,
         session_id: str | None = None,
         history: list[Event] | None = None,
+        subagents: SubagentConfig | None = None,
     ) -> None:
         self.id = session_id or new_id("ses")
         self.options = options or SessionOptions()
@@ -73,6 +78,11 @@ class Session:
         self.approvals = ApprovalBroker(
             self.emit, interactive=self.options.interactive, timeout=self.options.approval_timeout
         )
+        self.subagents = Subagents(subagents or SubagentConfig(), self._make_child, self.emit)
+        if self.subagents.config.limits.max_depth > 0:
+            for tool in delegation_tools():
+                if tool.name not in tools:
+                    tools.add(tool)
         self.agent = Agent(
             settings=settings,
             model=model,
@@ -81,6 +91,7 @@ class Session:
             policy=policy,
             approvals=self.approvals,
             emit=self.emit,
+            subagents=self.subagents,
         )
         self._turn: asyncio.Task[TurnFinished] | None = None
         self._started = bool(history)
@@ -88,6 +99,39 @@ class Session:
             self.log.load(history)
             for event in history:
                 self.agent.transcript.apply(event)
+
+    def _make_child(self, *, parent: Agent, child: Child, env: Environment, isolated: bool, depth: int) -> Agent:
+        """A sub-agent: the parent's settings with its type's model, prompt and tools, and the
+        sub-agent limits; in its own worktree environment when it writes."""
+        kind, limits = child.agent_type, self.subagents.config.limits
+        settings = replace(
+            parent.settings,
+            model=child.model or kind.model or self.subagents.config.model or parent.settings.model,
+            max_turns=limits.max_turns,
+            token_budget=limits.token_budget,
+            append_system_prompt="\n\n".join(p for p in (parent.settings.append_system_prompt, kind.system_prompt) if p),
+        )
+        allowed = set(kind.tools) if kind.tools is not None else None  # None: every tool
+        nested = depth < limits.max_depth
+        tools = ToolRegistry(
+            tool
+            for tool in parent.tools
+            if (allowed is None or tool.name in allowed or (nested and tool.name in DELEGATION_TOOL_NAMES))
+            and (nested or tool.name not in DELEGATION_TOOL_NAMES)
+        )
+        return Agent(
+            settings=settings,
+            model=parent.model,
+            tools=tools,
+            env=env,
+            policy=IsolatedPolicy(self.policy) if isolated else self.policy,  # type: ignore[arg-type]
+            approvals=self.approvals,
+            emit=self.emit,
+            agent_id=child.id,
+            parent_id=parent.agent_id,
+            subagents=self.subagents,
+            depth=depth,
+        )
 
     # -- the log -------------------------------------------------------------------------------
 
@@ -106,7 +150,7 @@ class Session:
         self._started = True
         self.emit(
             SessionStarted(
-                cwd=self.agent.env.root,
+                cwd=self.agent.env.location,
                 model=self.agent.settings.model,
                 permission_mode=self.policy.mode.value,
                 kode_version=__version__,
@@ -150,10 +194,21 @@ class Session:
             case ops.SetPermissionMode(mode=mode):
                 self.policy.mode = PermissionMode(mode)
                 self._settings_changed()
+            case ops.ClearContext():
+                self._clear()
+            case ops.BestOf():
+                self._refuse_if_busy()
+                self.emit(UserMessage(message_id=new_id("msg"), text=f"/best-of {op.n} {op.task}"))
+                self._turn = asyncio.get_running_loop().create_task(
+                    run_best_of(self.agent, self.subagents, op), name=f"best-of {self.id}"
+                )
+            case ops.ApplyChanges(child_id=child_id):
+                self._refuse_if_busy()
+                await apply_for_user(self.agent, self.subagents, child_id)
             case ops.Shutdown():
                 await self.close()
 
-    def _begin_turn(self, text: str) -> None:
+    def _refuse_if_busy(self) -> None:
         if self.busy:
             self.emit(
                 ErrorEvent(
@@ -165,8 +220,15 @@ class Session:
                 )
             )
             raise SessionBusy("session is busy: a turn is already running")
+
+    def _begin_turn(self, text: str) -> None:
+        self._refuse_if_busy()
         self.emit(UserMessage(message_id=new_id("msg"), text=text))
         self._turn = asyncio.get_running_loop().create_task(self.agent.run_turn(), name=f"turn {self.id}")
+
+    def _clear(self) -> None:
+        self._refuse_if_busy()
+        self.emit(ContextCleared())
 
     def report_unsaved(self, exc: Exception) -> None:
         """The store stopped accepting writes: say so once; the session goes on, unsaved."""

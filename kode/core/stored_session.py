@@ -56,7 +56,7 @@ class StoredSession:
         """
         if new:
             await store.create_session(
-                id=session.id, cwd=session.agent.env.root, model=session.agent.settings.model, title=title
+                id=session.id, cwd=session.agent.env.location, model=session.agent.settings.model, title=title
             )
         lease = await store.acquire(session.id, owner)
         writer = EventWriter(_LeasedSink(store, lease), session.log, on_failure=session.report_unsaved)

@@ -13,6 +13,7 @@ from typing import Any
 
 from kode.protocol.common import ROOT_AGENT
 from kode.protocol.events import (
+    ContextCleared,
     Event,
     MessageCompleted,
     ToolCallFinished,
@@ -48,6 +49,9 @@ class Transcript:
                 self.messages.append({"role": "tool", "tool_call_id": event.call_id, "content": event.output})
         elif isinstance(event, TurnFinished):
             self._close_pending(f"not run: the turn ended ({event.status.value})")
+        elif isinstance(event, ContextCleared):
+            self.messages.clear()
+            self._pending.clear()
 
     def _add_assistant(self, event: MessageCompleted) -> None:
         if not event.text and not event.tool_calls:

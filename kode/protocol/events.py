@@ -195,6 +195,14 @@ class SettingsChanged(EventBase):
     permission_mode: PermissionModeName
 
 
+class ContextCleared(EventBase):
+    """The conversation so far is no longer sent to the model (`/clear`, the server's clear).
+
+    The events stay in the log, so clients can still show them and the store keeps them."""
+
+    type: Literal["context_cleared"] = "context_cleared"
+
+
 class SubagentSpawned(EventBase):
     """Emitted under the parent's agent_id; `child_id` is the new agent."""
 
@@ -210,6 +218,39 @@ class SubagentFinished(EventBase):
     status: TurnStatus
     result: str = ""
     usage: Usage = Field(default_factory=Usage)
+
+
+class BestOfEntry(Model):
+    child_id: str
+    model: str
+    status: TurnStatus
+    passed: bool | None
+    """Whether the check passed; None when there was no check to run."""
+    check_output: str = ""
+    """The tail of the check's output."""
+    files: int = 0
+    added: int = 0
+    removed: int = 0
+    cost_usd: float = 0.0
+
+
+class BestOfFinished(EventBase):
+    """A best-of-N run ended: its attempts, best first. Apply one with the `apply_changes` op."""
+
+    type: Literal["best_of_finished"] = "best_of_finished"
+    task: str
+    check: str
+    ranking: list[BestOfEntry]
+
+
+class ChangesApplied(EventBase):
+    """A sub-agent's changes were applied to the workspace."""
+
+    type: Literal["changes_applied"] = "changes_applied"
+    child_id: str
+    files: int
+    added: int
+    removed: int
 
 
 class Lagged(EventBase):
@@ -242,8 +283,11 @@ Event = Annotated[
     | ErrorEvent
     | Warning
     | SettingsChanged
+    | ContextCleared
     | SubagentSpawned
     | SubagentFinished
+    | BestOfFinished
+    | ChangesApplied
     | Lagged,
     Field(discriminator="type"),
 ]

@@ -44,6 +44,33 @@ class SetPermissionMode(Model):
     mode: PermissionModeName
 
 
+class ClearContext(Model):
+    """Start afresh in the same session: the model no longer sees the conversation so far
+    (refused while a turn is running)."""
+
+    type: Literal["clear"] = "clear"
+
+
+class BestOf(Model):
+    """Run `n` sub-agents on the same task, each in its own git worktree (each with the next of
+    `models`, if given), run the check command in each, and rank them (`best_of_finished`)."""
+
+    type: Literal["best_of"] = "best_of"
+    task: str = Field(min_length=1)
+    n: int = Field(3, ge=2, le=8)
+    models: list[str] = Field(default_factory=list)
+    check: str | None = None
+    """The command judging each attempt (default: config, else the project's tests)."""
+
+
+class ApplyChanges(Model):
+    """Apply a finished sub-agent's changes to the workspace (the user's choice, e.g. a best-of
+    winner). Conflicts are reported as an error and nothing is applied."""
+
+    type: Literal["apply_changes"] = "apply_changes"
+    child_id: str = Field(min_length=1)
+
+
 class Shutdown(Model):
     """Cancel anything running and close the session's event stream."""
 
@@ -51,6 +78,14 @@ class Shutdown(Model):
 
 
 Op = Annotated[
-    SubmitMessage | Cancel | AnswerApproval | SetModel | SetPermissionMode | Shutdown,
+    SubmitMessage
+    | Cancel
+    | AnswerApproval
+    | SetModel
+    | SetPermissionMode
+    | ClearContext
+    | BestOf
+    | ApplyChanges
+    | Shutdown,
     Field(discriminator="type"),
 ]

@@ -60,6 +60,17 @@ class Environment(Protocol):
         """Canonical absolute path of the workspace root."""
         ...
 
+    @property
+    def location(self) -> str:
+        """Where the workspace is, as sessions record it: the root for a local workspace,
+        `ssh://user@host:port/root` for a remote one (resume reconnects from it)."""
+        ...
+
+    async def rooted_at(self, path: str) -> Environment:
+        """An environment of the same kind (same host, same connection) rooted at `path`, an
+        absolute path that need not be inside this workspace: a sub-agent's git worktree."""
+        ...
+
     async def resolve(self, path: str, *, must_exist: bool = False) -> str:
         """Canonical absolute path for `path` (relative to the root), confined to the workspace.
 

@@ -129,6 +129,14 @@ class LocalEnvironment:
     def root(self) -> str:
         return self._root
 
+    @property
+    def location(self) -> str:
+        return self._root
+
+    async def rooted_at(self, path: str) -> LocalEnvironment:
+        """The same kind of environment on another root (a sub-agent's worktree)."""
+        return LocalEnvironment(path)
+
     # -- paths ---------------------------------------------------------------------------------
 
     def _resolve(self, path: str, *, must_exist: bool = False) -> str:

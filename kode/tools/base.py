@@ -12,7 +12,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -57,6 +57,32 @@ async def _discard(_: str) -> None:
     return None
 
 
+class Delegate(Protocol):
+    """What the sub-agent tools (`task`, `task_result`, `apply_changes`) ask of the core: start
+    child agents, wait for them, and apply a writer child's changes. None in a context where
+    delegating is not allowed (a child at the depth limit)."""
+
+    def agent_types(self) -> list[tuple[str, str]]:
+        """(name, description) of every agent type a child can be."""
+        ...
+
+    async def start(self, goal: str, agent_type: str, files: list[str]) -> str:
+        """Start a child on `goal`; returns its id at once (ValueError for a bad request)."""
+        ...
+
+    async def wait(self, child_ids: list[str], timeout: float | None) -> str:
+        """Wait for these children (all of them) and report each one's outcome as text."""
+        ...
+
+    async def changes(self, child_id: str) -> str:
+        """A finished writer child's diff (ValueError when there is none)."""
+        ...
+
+    async def apply(self, child_id: str) -> str:
+        """Apply that diff to the workspace; conflicts are reported, nothing half-applied."""
+        ...
+
+
 @dataclass(slots=True)
 class ToolContext:
     env: Environment
@@ -66,6 +92,8 @@ class ToolContext:
     agent_id: str = "root"
     emit_output: OutputSink = _discard
     """Streams a chunk of live output (shown to the user, not the model) while the tool runs."""
+    delegate: Delegate | None = None
+    """Sub-agents, for the tools that start and collect them."""
 
 
 @dataclass(slots=True)

@@ -156,6 +156,7 @@ class KodeApp(CommandActions, App[int]):
             ("kode", "bold $text-primary"),
             ("  " + one_line(str(self.options.cwd), 80), "$text-muted"),
             ("\n/help for commands · ? or F1 for keys · Ctrl+P command palette", "$text-muted"),
+            ("\n" + one_line(self.options.banner_note, 200) if self.options.banner_note else "", "$text-accent"),
         )
         return Static(text, id="banner")
 

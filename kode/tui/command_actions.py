@@ -6,14 +6,19 @@ a slash command alike) while app.py stays about wiring.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.screen import Screen
 
+from kode.config.agents import AgentTypes, load_agent_types
+from kode.config.paths import agents_dir, home_dir
 from kode.protocol.common import ROOT_AGENT
-from kode.protocol.ops import SetModel, SetPermissionMode
+from kode.protocol.ops import ApplyChanges, BestOf, SetModel, SetPermissionMode
+from kode.protocol.text import one_line
 from kode.tui.actions import NotSupported
 from kode.tui.commands import SLASH_COMMANDS
 from kode.tui.export import conversation_markdown
@@ -182,6 +187,32 @@ class CommandActions(_Base):
         lines.append(f"total: {human_tokens(total.input_tokens + total.output_tokens)} tokens · ${total.cost_usd:.4f}")
         await self._notice("info", "\n".join(lines))
 
+    async def action_best_of(self: KodeApp, argument: str = "") -> None:
+        count, _, task = argument.strip().partition(" ")
+        if not count.isdigit() or not 2 <= int(count) <= 8 or not task.strip():
+            await self._notice("warning", "usage: /best-of N TASK, with N from 2 to 8", "e.g. /best-of 3 make the failing test pass")
+            return
+        self.submit(BestOf(task=task.strip(), n=int(count)))
+
+    async def action_apply_changes(self: KodeApp, argument: str = "") -> None:
+        if not argument.strip():
+            await self._notice("warning", "usage: /apply ID, with the id of a finished sub-agent (see /best-of's ranking)")
+            return
+        self.submit(ApplyChanges(child_id=argument.strip()))
+
+    async def action_agents(self: KodeApp, argument: str = "") -> None:
+        cwd = self.options.cwd
+        types = await asyncio.to_thread(load_agent_types, cwd)
+        hint = (
+            "The model delegates to these with the task tool. Add your own as .md files in .kode/agents/ "
+            f"(this project) or {_source(str(agents_dir()), cwd)}/ (yours); see docs/subagents.md."
+        )
+        await self._notice("info", agent_types_text(types, cwd), hint)
+        if types.problems:
+            count = len(types.problems)
+            text = f"{count} agent file{'s' if count != 1 else ''} skipped:\n" + "\n".join(f"  {line}" for line in types.problems)
+            await self._notice("warning", text)
+
     async def action_export(self: KodeApp, argument: str = "") -> None:
         path = self.export_path(argument)
         try:
@@ -204,3 +235,26 @@ class CommandActions(_Base):
 
     async def action_quit(self: KodeApp) -> None:
         self.exit(0)
+
+
+def agent_types_text(types: AgentTypes, cwd: Path) -> str:
+    """/agents: each type's name and description, then its tools, model and source."""
+    lines = [f"Agent types ({len(types)}):"]
+    for agent in types:
+        tools = ", ".join(agent.tools) if agent.tools else ("none" if agent.tools == () else "all")
+        lines.append(f"{agent.name} — {one_line(agent.description, 300)}")
+        lines.append(f"  tools: {tools} · model: {agent.model or 'the session’s'} · {_source(agent.source, cwd)}")
+    return "\n".join(lines)
+
+
+def _source(source: str, cwd: Path) -> str:
+    """A file source relative to `cwd` when inside it, with the home folder as ~; else as is."""
+    path = Path(source)
+    if not path.is_absolute():
+        return source
+    for base, prefix in ((cwd, ""), (home_dir(), "~/")):
+        try:
+            return prefix + path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return source

@@ -24,6 +24,9 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("mode", "Permission mode: default, accept-edits, plan (or /mode NAME)", "pick_mode", "[MODE]"),
     SlashCommand("theme", "Choose a theme, previewed live (or /theme NAME)", "pick_theme", "[NAME]"),
     SlashCommand("cost", "Tokens and cost so far, per agent", "cost"),
+    SlashCommand("agents", "Sub-agent types: built-in, yours and the project's", "agents"),
+    SlashCommand("best-of", "Run N attempts at a task in worktrees, check and rank them", "best_of", "N TASK"),
+    SlashCommand("apply", "Apply a sub-agent's changes (e.g. a best-of winner)", "apply_changes", "ID"),
     SlashCommand("export", "Write the conversation to a Markdown file", "export", "[PATH]"),
     SlashCommand("quit", "Quit kode", "quit"),
 )

@@ -50,6 +50,8 @@ class AppOptions:
     """Workspace paths for @ completion; None lists `cwd`."""
     on_ready: Callable[[], object] | None = None
     """Called once after the first paint (the CLI starts its slow imports here)."""
+    banner_note: str = ""
+    """A line under the banner: where this session is served, or which server it is attached to."""
 
     @classmethod
     def standard(cls, cwd: Path, **kwargs: object) -> AppOptions:

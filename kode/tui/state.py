@@ -458,6 +458,15 @@ def _subagent_finished(state: ConversationState, event: ev.SubagentFinished, upd
         update.changed.append(card)
 
 
+def _changes_applied(state: ConversationState, event: ev.ChangesApplied, update: Update) -> None:
+    text = f"Applied the changes of {event.child_id}: {event.files} files, +{event.added} -{event.removed}"
+    state._notice(event.agent_id, "info", text, update)
+
+
+def _context_cleared(state: ConversationState, event: ev.ContextCleared, update: Update) -> None:
+    state._notice(event.agent_id, "info", "Context cleared: the model no longer sees the conversation above.", update)
+
+
 def _lagged(state: ConversationState, event: ev.Lagged, update: Update) -> None:
     state.status.lagged += event.missed
     update.status = True
@@ -484,5 +493,7 @@ _HANDLERS: dict[type, Callable[[ConversationState, Any, Update], None]] = {
     ev.SettingsChanged: _settings_changed,
     ev.SubagentSpawned: _subagent_spawned,
     ev.SubagentFinished: _subagent_finished,
+    ev.ChangesApplied: _changes_applied,
+    ev.ContextCleared: _context_cleared,
     ev.Lagged: _lagged,
 }

@@ -1,25 +1,22 @@
 """Fixtures for the built-in tools: a real workspace in a tmp dir, a LocalEnvironment on it, and
 `call`, which runs a tool the way the agent loop does (validate arguments, run, ToolError -> error
-result). Environment errors are deliberately *not* converted here: a tool must do that itself."""
+result). Environment errors are deliberately *not* converted here: a tool must do that itself.
+`workspace` and `make_env` are what the Environment contract asks for besides `env`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from kode.runtime.local import LocalEnvironment
-from kode.tools.base import (
-    AgentToolState,
-    ToolContext,
-    ToolRegistry,
-    ToolResult,
-    ToolSettings,
-)
-from kode.tools.builtin import builtin_tools
+pytest.register_assert_rewrite("kode.testing.environment_contract")
 
-from .helpers import Call, run_tool
+from kode.runtime.local import LocalEnvironment  # noqa: E402
+from kode.testing.environment_contract import MakeEnv, tool_caller  # noqa: E402
+from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolSettings  # noqa: E402
+from kode.tools.builtin import builtin_tools  # noqa: E402
+
+from .helpers import Call  # noqa: E402
 
 
 @pytest.fixture
@@ -27,6 +24,19 @@ def ws(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
     root.mkdir()
     return root
+
+
+@pytest.fixture
+def workspace(ws: Path) -> Path:
+    return ws
+
+
+@pytest.fixture
+def make_env() -> MakeEnv:
+    async def _make(root: Path) -> LocalEnvironment:
+        return LocalEnvironment(root, kill_grace=0.3)
+
+    return _make
 
 
 @pytest.fixture
@@ -51,8 +61,4 @@ def registry() -> ToolRegistry:
 
 @pytest.fixture
 def call(registry: ToolRegistry, ctx: ToolContext) -> Call:
-    async def _call(name: str, /, **arguments: Any) -> ToolResult:
-        tool, params = registry.parse(name, arguments)
-        return await run_tool(tool, params, ctx)
-
-    return _call
+    return tool_caller(ctx, registry)

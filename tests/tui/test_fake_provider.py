@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kode.cli.wiring import Wiring, build_session
 from kode.client.inprocess import InProcessClient
 from kode.config import load_config
+from kode.host.wiring import Wiring, build_session
 from kode.testing.fake_provider import FakeProvider
 from kode.tui import KodeApp
 from kode.tui.widgets.message import AssistantMessageView

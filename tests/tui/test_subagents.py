@@ -1,5 +1,5 @@
-"""Sub-agent panes, from scripted events (the core does not spawn sub-agents yet): each
-sub-agent's stream, tool calls, status and cost in its own pane; focus, collapse, close, reopen."""
+"""Sub-agent panes: each sub-agent's stream, tool calls, status and cost in its own pane; focus,
+collapse, close, reopen. From scripted events, and live from a real session whose model forks."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ async def test_subagents_get_panes_with_stream_tools_status_and_cost(app_options
         header = str(tests_pane.header.render())
         assert "explore" in header and "completed" in header and "$0.0123" in header and "1.0k tok" in header
         docs_header = str(panel.panes["agent_docs"].header.render())
-        assert "running" not in docs_header or "idle" in docs_header or True
+        assert "explore" in docs_header and "completed" not in docs_header  # still streaming
         cards = list(app.query(SubagentCardView))
         assert len(cards) == 2 and "tests/a.py, tests/b.py" in str(cards[0].render())
         assert "Reading the docs" in screen_text(app)
@@ -86,3 +86,31 @@ async def test_live_subagent_events_update_their_pane(app_options) -> None:
         await wait_for(pilot, lambda: "and writing a summary" in screen_text(app))
         client.push(ev.SubagentFinished(child_id="agent_docs", status=TurnStatus.FAILED, result="gave up"))
         await wait_for(pilot, lambda: "failed" in str(app.agent_panel.panes["agent_docs"].header.render()))
+
+
+async def test_live_children_of_a_real_session_get_their_panes(app_options, workspace) -> None:
+    from kode.client.inprocess import InProcessClient
+    from kode.testing.scripted_model import ScriptedModel, Step
+    from kode.testing.scripted_session import scripted_session
+
+    def respond(request):  # type: ignore[no-untyped-def]
+        first = next(str(m["content"]) for m in request.messages if m["role"] == "user")
+        if "## Your goal" in first:
+            goal = first.split("## Your goal\n", 1)[1].split("\n", 1)[0]
+            return Step(text=f"Report on {goal}: all good.", delay=0.05, chunks=4)
+        if request.messages[-1]["role"] == "user":
+            return Step(tool_calls=[("task", {"goal": "the parser"}), ("task", {"goal": "the renderer"})])
+        return Step(text="Both children reported.")
+
+    session = scripted_session(workspace, ScriptedModel(default=respond))
+    session.start()
+    app = KodeApp(InProcessClient(session), options=app_options())
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press(*"check both parts", "enter")
+        await wait_for(pilot, lambda: "Both children reported." in screen_text(app), timeout=15)
+        panes = app.agent_panel.panes
+        assert len(panes) == 2
+        headers = [str(pane.header.render()) for pane in panes.values()]
+        assert all("explore" in h and "completed" in h for h in headers), headers
+        text = screen_text(app)
+        assert "Report on the parser: all good." in text and "Report on the renderer: all good." in text

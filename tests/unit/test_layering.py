@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "kode"
 UI_AND_FRONTENDS = ("textual", "rich", "prompt_toolkit", "typer", "kode.tui", "kode.render", "kode.server", "kode.cli")
-LOWER = ("protocol", "core", "llm", "tools", "runtime", "repo", "store", "config")
+LOWER = ("protocol", "core", "llm", "tools", "runtime", "repo", "store", "config", "client", "host")
 
 
 def imports_of(path: Path, *, top_level_only: bool = False) -> set[str]:

@@ -41,6 +41,13 @@ SAMPLES: list[ev.EventBase] = [
     ev.ErrorEvent(error=ErrorInfo(kind=ErrorKind.AUTH, message="bad key")),
     ev.Warning(code="repeated_tool_call", message="again"),
     ev.SettingsChanged(model="m", permission_mode="plan"),
+    ev.ContextCleared(),
+    ev.BestOfFinished(
+        task="fix it",
+        check="pytest",
+        ranking=[ev.BestOfEntry(child_id="a1", model="m", status=TurnStatus.COMPLETED, passed=True, files=1, added=2)],
+    ),
+    ev.ChangesApplied(child_id="a1", files=1, added=2, removed=0),
     ev.SubagentSpawned(child_id="a1", agent_type="explore", goal="find"),
     ev.SubagentFinished(child_id="a1", status=TurnStatus.COMPLETED, result="found"),
     ev.Lagged(missed=3),
@@ -69,6 +76,9 @@ def test_ops_round_trip() -> None:
         ops.AnswerApproval(request_id="r", decision="deny", reason="no"),
         ops.SetModel(model="openai/gpt-4o"),
         ops.SetPermissionMode(mode="plan"),
+        ops.ClearContext(),
+        ops.BestOf(task="fix the test", n=3, models=["a", "b"]),
+        ops.ApplyChanges(child_id="a1"),
         ops.Shutdown(),
     ]
     for op in samples:

@@ -13,10 +13,12 @@ from kode.config import LoadedConfig
 from kode.core.agent import AgentSettings
 from kode.core.permissions import PermissionMode, PermissionPolicy
 from kode.core.session import Session, SessionOptions
+from kode.core.subagents import SubagentConfig, SubagentLimits
 from kode.llm.litellm_adapter import LiteLLMModel
 from kode.llm.retry import RetryPolicy
 from kode.llm.retrying import RetryingModel
 from kode.protocol.events import Event
+from kode.runtime.environment import Environment
 from kode.runtime.local import LocalEnvironment
 from kode.tools.base import ToolRegistry, ToolSettings
 from kode.tools.builtin import builtin_tools
@@ -27,6 +29,8 @@ class Wiring:
     cwd: Path
     api_key: str | None
     interactive: bool
+    env: Environment | None = None
+    """Where tools run, when not the local `cwd` (an SshEnvironment for `--remote`)."""
 
 
 def build_session(
@@ -59,12 +63,31 @@ def build_session(
         PermissionMode(s.permissions.mode), allow=s.permissions.allow, ask=s.permissions.ask, deny=s.permissions.deny
     )
     return Session(
+        subagents=subagent_config(loaded, wiring.cwd),
         settings=agent_settings,
         model=model,
         tools=ToolRegistry(builtin_tools()),
-        env=LocalEnvironment(wiring.cwd),
+        env=wiring.env or LocalEnvironment(wiring.cwd),
         policy=policy,
         options=SessionOptions(interactive=wiring.interactive),
         session_id=session_id,
         history=history,
+    )
+
+
+def subagent_config(loaded: LoadedConfig, cwd: Path) -> SubagentConfig:
+    """Agent types (built-in, the user's, the project's) and the limits, from config."""
+    from kode.config.agents import load_agent_types
+
+    s = loaded.settings.subagents
+    return SubagentConfig(
+        types=dict(load_agent_types(cwd).types),
+        limits=SubagentLimits(
+            max_depth=s.max_depth,
+            max_concurrent=s.max_concurrent,
+            max_turns=s.max_turns,
+            token_budget=s.token_budget or None,
+        ),
+        model=s.model or None,
+        check_command=s.check_command or None,
     )
