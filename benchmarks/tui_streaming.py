@@ -83,7 +83,25 @@ class Terminal:
         raise TimeoutError(f"{pattern!r} not seen")
 
 
-def main() -> dict[str, float]:
+def start_server(env: dict[str, str], project: Path) -> tuple[subprocess.Popen[str], list[str], str]:
+    """`kode serve` on a free port, for `--attach`: the session in its own process."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kode", "serve", "--port", "0"],
+        env=env, cwd=project, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert server.stderr is not None
+    while "listening on" not in (line := server.stderr.readline()):
+        if not line:
+            raise RuntimeError("kode serve did not start")
+    url = line.split("listening on ", 1)[1].split()[0]
+    token = (Path(env["KODE_DATA_DIR"]) / "server-token").read_text().strip()
+    return server, [sys.executable, "-m", "kode", "attach", url], token
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """`--attach`: the TUI attached to a `kode serve` process (the session out of process)
+    instead of the session on a thread of the TUI's own process."""
+    attach = "--attach" in (argv if argv is not None else sys.argv[1:])
     text = answer_text(TOKENS)
     delay = CHARS_PER_TOKEN / (RATE * CHARS_PER_TOKEN)  # one token-sized chunk per 1/RATE s
     reply = {"text": text, "chunk_size": CHARS_PER_TOKEN, "delay": delay, "usage": [PROMPT_TOKENS, TOKENS]}
@@ -105,10 +123,15 @@ def main() -> dict[str, float]:
             TERM="xterm-256color", KODE_MODEL="openai/gpt-4o-mini", KODE_API_BASE=f"{base}/v1",
             OPENAI_API_KEY="x", KODE_CONFIG_DIR=f"{tmp}/config", KODE_DATA_DIR=f"{tmp}/data",
         )
+        server = None
+        command = [sys.executable, "-m", "kode.cli.tui_cmd"]
+        if attach:
+            server, command, token = start_server(env, project)
+            env["KODE_SERVER_TOKEN"] = token
         pid, fd = pty.fork()
         if pid == 0:
             os.chdir(project)
-            os.execve(sys.executable, [sys.executable, "-m", "kode.cli.tui_cmd"], env)
+            os.execve(sys.executable, command, env)
         try:
             fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
             term = Terminal(fd)
@@ -142,6 +165,9 @@ def main() -> dict[str, float]:
             os.close(fd)
             provider.terminate()
             provider.wait()
+            if server is not None:
+                server.terminate()
+                server.wait()
     frames = [t for t in term.frames if started <= t <= finished]
     duration = finished - started
     gaps = [b - a for a, b in zip(frames, frames[1:])] or [0.0]
@@ -151,7 +177,7 @@ def main() -> dict[str, float]:
     if os.environ.get("KODE_BENCH_DEBUG"):
         print("gaps", sorted(((round(b - a, 3), round(a - started, 2)) for a, b in zip(frames, frames[1:])), reverse=True)[:6])
         print("latencies", [round(x, 3) for x in latencies])
-    print(f"tui streaming: {TOKENS} tokens at {RATE} tok/s took {duration:.2f} s on screen")
+    print(f"tui streaming{' (attached)' if attach else ''}: {TOKENS} tokens at {RATE} tok/s took {duration:.2f} s on screen")
     print(f"tui frames     {fps:.1f} frames/s while streaming ({len(frames)} frames), longest gap {max(gaps) * 1000:.0f} ms")
     print(
         f"tui typing     key-to-screen median {statistics.median(latencies) * 1000:.0f} ms, "

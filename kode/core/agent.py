@@ -52,6 +52,7 @@ from kode.runtime.environment import Environment
 from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolSettings
 
 if TYPE_CHECKING:
+    from kode.core.instructions import ProjectInstructions
     from kode.core.subagents import Subagents
 
 
@@ -94,6 +95,7 @@ class Agent:
         parent_id: str | None = None,
         subagents: Subagents | None = None,
         depth: int = 0,
+        instructions: ProjectInstructions | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
@@ -106,6 +108,8 @@ class Agent:
         self.tool_state = AgentToolState()
         self._emit_raw = emit
         self.subagents = subagents
+        self.instructions = instructions
+        """AGENTS.md and friends, looked at again before every request (they may change)."""
         self.delegate = subagents.delegate_for(self, depth) if subagents is not None else None
         self.runner = ToolRunner(
             registry=tools,
@@ -138,12 +142,13 @@ class Agent:
             delegate=self.delegate,
         )
 
-    def _request(self) -> ChatRequest:
+    async def _request(self) -> ChatRequest:
         system = build_system_prompt(
             cwd=self.env.root,
             tool_names=self.tools.names(),
             replace=self.settings.system_prompt,
             append=self.settings.append_system_prompt,
+            instructions=await self.instructions.text() if self.instructions is not None else "",
         )
         return ChatRequest(
             model=self.settings.model,
@@ -227,7 +232,7 @@ class Agent:
         # late binding: after a retry the held text goes out under the new message id
         deltas = DeltaCoalescer(lambda chunk: self.emit(TextDelta(message_id=message_id, text=chunk)))
         try:
-            async for delta in self.model.stream(self._request()):
+            async for delta in self.model.stream(await self._request()):
                 if isinstance(delta, TextChunk):
                     text.append(delta.text)
                     deltas.add(delta.text)

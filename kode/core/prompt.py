@@ -15,7 +15,13 @@ your approach or ask the user. Keep answers short; use Markdown for code."""
 
 
 def build_system_prompt(
-    *, cwd: str, tool_names: list[str], replace: str = "", append: str = "", today: date | None = None
+    *,
+    cwd: str,
+    tool_names: list[str],
+    replace: str = "",
+    append: str = "",
+    today: date | None = None,
+    instructions: str = "",
 ) -> str:
     parts = [replace.strip() or BASE_PROMPT]
     parts.append(
@@ -31,4 +37,6 @@ def build_system_prompt(
     )
     if append.strip():
         parts.append(append.strip())
+    if instructions.strip():
+        parts.append(instructions.strip())
     return "\n\n".join(parts)

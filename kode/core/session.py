@@ -16,6 +16,7 @@ from kode.core.agent import Agent, AgentSettings
 from kode.core.approvals import ApprovalBroker
 from kode.core.best_of import apply_for_user, run_best_of
 from kode.core.event_log import EventLog
+from kode.core.instructions import ProjectInstructions
 from kode.core.permissions import PermissionMode, PermissionPolicy
 from kode.core.subagents import Child, IsolatedPolicy, SubagentConfig, Subagents
 from kode.llm.types import ModelPort
@@ -70,6 +71,7 @@ class Session:
         session_id: str | None = None,
         history: list[Event] | None = None,
         subagents: SubagentConfig | None = None,
+        instructions: ProjectInstructions | None = None,
     ) -> None:
         self.id = session_id or new_id("ses")
         self.options = options or SessionOptions()
@@ -92,6 +94,7 @@ class Session:
             approvals=self.approvals,
             emit=self.emit,
             subagents=self.subagents,
+            instructions=instructions,
         )
         self._turn: asyncio.Task[TurnFinished] | None = None
         self._started = bool(history)
@@ -131,6 +134,7 @@ class Session:
             parent_id=parent.agent_id,
             subagents=self.subagents,
             depth=depth,
+            instructions=parent.instructions,
         )
 
     # -- the log -------------------------------------------------------------------------------

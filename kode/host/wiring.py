@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kode.config import LoadedConfig
+from kode.config.paths import user_config_dir
 from kode.core.agent import AgentSettings
+from kode.core.instructions import ProjectInstructions
 from kode.core.permissions import PermissionMode, PermissionPolicy
 from kode.core.session import Session, SessionOptions
 from kode.core.subagents import SubagentConfig, SubagentLimits
@@ -62,12 +64,14 @@ def build_session(
     policy = PermissionPolicy(
         PermissionMode(s.permissions.mode), allow=s.permissions.allow, ask=s.permissions.ask, deny=s.permissions.deny
     )
+    env = wiring.env or LocalEnvironment(wiring.cwd)
     return Session(
         subagents=subagent_config(loaded, wiring.cwd),
+        instructions=ProjectInstructions(env, user_file=user_config_dir() / "AGENTS.md"),
         settings=agent_settings,
         model=model,
         tools=ToolRegistry(builtin_tools()),
-        env=wiring.env or LocalEnvironment(wiring.cwd),
+        env=env,
         policy=policy,
         options=SessionOptions(interactive=wiring.interactive),
         session_id=session_id,

@@ -20,7 +20,7 @@ from kode.protocol.common import ROOT_AGENT
 from kode.protocol.ops import ApplyChanges, BestOf, SetModel, SetPermissionMode
 from kode.protocol.text import one_line
 from kode.tui.actions import NotSupported
-from kode.tui.commands import SLASH_COMMANDS
+from kode.tui.commands import INIT_PROMPT, SLASH_COMMANDS
 from kode.tui.export import conversation_markdown
 from kode.tui.widgets.help import HelpScreen
 from kode.tui.widgets.pickers import PickerScreen, PickItem
@@ -186,6 +186,9 @@ class CommandActions(_Base):
         total = self.state.status.usage
         lines.append(f"total: {human_tokens(total.input_tokens + total.output_tokens)} tokens · ${total.cost_usd:.4f}")
         await self._notice("info", "\n".join(lines))
+
+    async def action_init(self: KodeApp, argument: str = "") -> None:
+        self._send(INIT_PROMPT)
 
     async def action_best_of(self: KodeApp, argument: str = "") -> None:
         count, _, task = argument.strip().partition(" ")

@@ -25,6 +25,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("theme", "Choose a theme, previewed live (or /theme NAME)", "pick_theme", "[NAME]"),
     SlashCommand("cost", "Tokens and cost so far, per agent", "cost"),
     SlashCommand("agents", "Sub-agent types: built-in, yours and the project's", "agents"),
+    SlashCommand("init", "Have kode write a starter AGENTS.md for this project", "init"),
     SlashCommand("best-of", "Run N attempts at a task in worktrees, check and rank them", "best_of", "N TASK"),
     SlashCommand("apply", "Apply a sub-agent's changes (e.g. a best-of winner)", "apply_changes", "ID"),
     SlashCommand("export", "Write the conversation to a Markdown file", "export", "[PATH]"),
@@ -50,3 +51,13 @@ def complete_slash(prefix: str) -> list[SlashCommand]:
     starts = [c for c in SLASH_COMMANDS if c.name.startswith(prefix)]
     contains = [c for c in SLASH_COMMANDS if prefix in c.name and c not in starts]
     return starts + contains
+
+
+INIT_PROMPT = """Write a starter AGENTS.md at the root of this workspace, for coding agents (and people) working here.
+First look around: the README, the build and package files, the test setup, the layout of the source tree, and any
+existing AGENTS.md, KODE.md or CLAUDE.md (improve those rather than starting over). Then write, concisely:
+- what the project is, in two lines;
+- how to set it up, build, run, test and lint it (exact commands);
+- the layout: the main directories and what lives where;
+- the conventions you can see (style, naming, error handling, tests) and anything surprising.
+Keep it under 80 lines, facts only, no filler."""
