@@ -11,6 +11,7 @@ import ask  # noqa: E402
 import attach_latency  # noqa: E402
 import loop_overhead  # noqa: E402
 import remote_tools  # noqa: E402
+import repomap  # noqa: E402
 import server_fanout  # noqa: E402
 import server_sessions  # noqa: E402
 import startup  # noqa: E402
@@ -35,6 +36,8 @@ def main() -> None:
     print("== server")
     server_fanout.main()
     server_sessions.main()
+    print("== repo map")
+    repomap.main()
     print("== remote")
     remote_tools.main()
     attach_latency.main()

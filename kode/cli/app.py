@@ -289,6 +289,19 @@ def acp(
     )
 
 
+@app.command("map")
+def repo_map(
+    files: Annotated[list[str] | None, typer.Argument(metavar="FILES", help="Files the map is personalised to.", show_default=False)] = None,
+    tokens: Annotated[int, typer.Option(min=64, metavar="N", help="Token budget of the map.")] = 1024,
+    query: Annotated[str, typer.Option(metavar="TEXT", help="Words of a request; files defining them rank higher.")] = "",
+    cwd: CwdOpt = None,
+) -> None:
+    """Print the repo map: the most relevant files and their definitions, within a token budget."""
+    from kode.cli.map_cmd import run_map
+
+    raise typer.Exit(run_map((cwd or Path.cwd()).resolve(), tokens, files or [], query))
+
+
 @config_app.command("show")
 def config_show(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON: {key: {value, source}}.")] = False,

@@ -61,6 +61,13 @@ class ModelsSettings(_Section):
         ),
         json_schema_extra={"env": "KODE_FAST_MODEL"},
     )
+    summarizer: str = Field(
+        "", description="The model that writes compaction summaries. Empty means `models.fast`, then `models.main`."
+    )
+    fallbacks: list[str] = Field(
+        default_factory=list,
+        description="Models tried in order when the main one fails after its retries (overloaded, down, rate-limited).",
+    )
 
 
 class ProviderSettings(_Section):
@@ -196,6 +203,11 @@ class ToolSettings(_Section):
         ge=1,
         description="Characters of tool output kept for the model; the rest is truncated.",
     )
+    max_offered: int = Field(
+        40,
+        ge=0,
+        description="With more tools than this, only those relevant to the request are offered (0: all).",
+    )
 
 
 class StoreSettings(_Section):
@@ -209,6 +221,30 @@ class StoreSettings(_Section):
         ),
         json_schema_extra={"env": "KODE_DATABASE_URL", "secret": True},
     )
+
+
+class RoutingSettings(_Section):
+    """Rules that send a request to another model (docs/context.md)."""
+
+    long_context_model: str = Field("", description="Model for requests whose context passes long_context_tokens.")
+    long_context_tokens: int = Field(0, ge=0, description="Context size, in tokens, that sends work to long_context_model (0: never).")
+    budget_model: str = Field("", description="A cheaper model used once a session has spent budget_share of its cap.")
+    budget_share: float = Field(0.8, gt=0, le=1.0, description="Share of budget.session_usd after which budget_model is used.")
+
+
+class BudgetSettings(_Section):
+    """Spending caps: work stops with a clear message when one is reached."""
+
+    session_usd: float = Field(0.0, ge=0, description="Most a session may spend, in USD (0: no cap).")
+    daily_usd: float = Field(0.0, ge=0, description="Most all sessions may spend per day (UTC), in USD (0: no cap).")
+
+
+class ContextSettings(_Section):
+    """How long conversations are kept inside the model's window (docs/context.md)."""
+
+    window: int = Field(0, ge=0, description="Tokens the model accepts (0: from litellm's model info, else 128000).")
+    compact_at: float = Field(0.8, gt=0.1, le=1.0, description="Compact when the context passes this share of the window.")
+    keep_turns: int = Field(4, ge=1, description="Latest user turns kept verbatim by a compaction.")
 
 
 class SubagentSettings(_Section):
@@ -279,6 +315,11 @@ class Settings(BaseModel):
     )
     server: ServerSettings = Field(
         default_factory=ServerSettings, description="The session server (`kode serve`)."
+    )
+    budget: BudgetSettings = Field(default_factory=BudgetSettings, description="Spending caps.")
+    routing: RoutingSettings = Field(default_factory=RoutingSettings, description="Model routing rules.")
+    context: ContextSettings = Field(
+        default_factory=ContextSettings, description="Compaction of long conversations."
     )
     subagents: SubagentSettings = Field(
         default_factory=SubagentSettings, description="Sub-agents (`task`, `/best-of`)."

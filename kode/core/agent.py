@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kode.core.approvals import ApprovalBroker
 from kode.core.coalesce import DeltaCoalescer
+from kode.core.compaction import DEFAULT_WINDOW, CompactionSettings, compact, estimate_tokens
 from kode.core.permissions import PermissionPolicy
 from kode.core.prompt import build_system_prompt
+from kode.core.routing import Routing
 from kode.core.tool_runner import ToolLoopStopped, ToolRunner
+from kode.core.tool_selection import left_out_note, select_tools
 from kode.core.transcript import Transcript
 from kode.llm.errors import LLMError
 from kode.llm.types import (
@@ -50,8 +53,10 @@ from kode.protocol.events import (
 )
 from kode.runtime.environment import Environment
 from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolSettings
+from kode.tools.memory import MemoryPort, memory_context
 
 if TYPE_CHECKING:
+    from kode.core.budget import Budget
     from kode.core.instructions import ProjectInstructions
     from kode.core.subagents import Subagents
 
@@ -69,7 +74,14 @@ class AgentSettings:
     tool_settings: ToolSettings = field(default_factory=ToolSettings)
     token_budget: int | None = None
     """Input plus output tokens a turn may use (a sub-agent's budget); None for no limit."""
+    compaction: CompactionSettings = field(default_factory=CompactionSettings)
+    routing: Routing = field(default_factory=Routing)
+    max_offered_tools: int = 40
+    """More tools than this: only the relevant ones are offered (kode.core.tool_selection)."""
 
+
+_WINDOWS: dict[str, int] = {}
+"""Context windows by model, looked up once per process."""
 
 _FINAL_STATE = {
     TurnStatus.COMPLETED: AgentState.DONE,
@@ -96,6 +108,8 @@ class Agent:
         subagents: Subagents | None = None,
         depth: int = 0,
         instructions: ProjectInstructions | None = None,
+        budget: Budget | None = None,
+        memory: MemoryPort | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
@@ -109,6 +123,10 @@ class Agent:
         self._emit_raw = emit
         self.subagents = subagents
         self.instructions = instructions
+        self.budget = budget
+        """Spending caps, checked before every model call (shared with sub-agents)."""
+        self.memory = memory
+        """Long-term memories: the relevant ones join every request's system prompt."""
         """AGENTS.md and friends, looked at again before every request (they may change)."""
         self.delegate = subagents.delegate_for(self, depth) if subagents is not None else None
         self.runner = ToolRunner(
@@ -143,22 +161,33 @@ class Agent:
         )
 
     async def _request(self) -> ChatRequest:
+        asked = self._latest_request_text()
+        schemas, left_out = select_tools(self.tools, asked, self.settings.max_offered_tools)
+        memories = await memory_context(self.memory, asked) if self.memory is not None else ""
+        append = "\n\n".join(p for p in (self.settings.append_system_prompt, left_out_note(left_out), memories) if p)
         system = build_system_prompt(
             cwd=self.env.root,
             tool_names=self.tools.names(),
             replace=self.settings.system_prompt,
-            append=self.settings.append_system_prompt,
+            append=append,
             instructions=await self.instructions.text() if self.instructions is not None else "",
         )
+        messages = [{"role": "system", "content": system}, *self.transcript.messages]
         return ChatRequest(
-            model=self.settings.model,
-            messages=[{"role": "system", "content": system}, *self.transcript.messages],
-            tools=self.tools.schemas(),
+            model=self.settings.routing.choose(self.settings.model, estimate_tokens(messages), self.budget),
+            messages=messages,
+            tools=schemas,
             api_base=self.settings.api_base,
             api_key=self.settings.api_key,
             max_output_tokens=self.settings.max_output_tokens,
             temperature=self.settings.temperature,
         )
+
+    def _latest_request_text(self) -> str:
+        for message in reversed(self.transcript.messages):
+            if message["role"] == "user":
+                return str(message.get("content") or "")
+        return ""
 
     async def run_turn(self) -> TurnFinished:
         """Run one turn on the transcript as it stands (the user message is already in it).
@@ -225,6 +254,35 @@ class Agent:
         return budget is not None and usage.input_tokens + usage.output_tokens >= budget
 
     async def _model_step(self) -> Completed:
+        """One model call; compacted first when the context is near the window, and once more
+        (then retried once) when the provider says it is too long."""
+        if self.budget is not None:
+            self.budget.check()
+        settings = self._compaction()
+        request = await self._request()
+        if estimate_tokens(request.messages) > settings.window * settings.compact_at:
+            await compact(self, settings, reason="auto", overhead=estimate_tokens(request.messages[:1]))
+            request = await self._request()
+        try:
+            return await self._stream_step(request)
+        except LLMError as exc:
+            if exc.info.kind is not ErrorKind.CONTEXT_TOO_LONG:
+                raise
+            await compact(self, settings, reason="overflow", overhead=estimate_tokens(request.messages[:1]))
+            return await self._stream_step(await self._request())
+
+    def _compaction(self) -> CompactionSettings:
+        """The compaction settings, with the window from the model's info when not configured."""
+        settings = self.settings.compaction
+        if settings.window > 0:
+            return settings
+        model = self.settings.model  # it may change mid-session (/model), and with it the window
+        if model not in _WINDOWS:
+            lookup = getattr(self.model, "context_window", None)
+            _WINDOWS[model] = (lookup(model) if lookup is not None else None) or DEFAULT_WINDOW
+        return replace(settings, window=_WINDOWS[model])
+
+    async def _stream_step(self, request: ChatRequest) -> Completed:
         """One model call, streamed out as deltas; returns the completed message."""
         self.emit(AgentStateChanged(state=AgentState.THINKING))
         message_id = new_id("msg")
@@ -232,7 +290,7 @@ class Agent:
         # late binding: after a retry the held text goes out under the new message id
         deltas = DeltaCoalescer(lambda chunk: self.emit(TextDelta(message_id=message_id, text=chunk)))
         try:
-            async for delta in self.model.stream(await self._request()):
+            async for delta in self.model.stream(request):
                 if isinstance(delta, TextChunk):
                     text.append(delta.text)
                     deltas.add(delta.text)

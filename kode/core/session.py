@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from kode import __version__
 from kode.core.agent import Agent, AgentSettings
 from kode.core.approvals import ApprovalBroker
 from kode.core.best_of import apply_for_user, run_best_of
+from kode.core.budget import Budget
+from kode.core.compaction import compact
 from kode.core.event_log import EventLog
 from kode.core.instructions import ProjectInstructions
 from kode.core.permissions import PermissionMode, PermissionPolicy
@@ -34,6 +37,9 @@ from kode.protocol.events import (
     ContextCleared,
     ErrorEvent,
     Event,
+    Memories,
+    MemoryItem,
+    MemorySaved,
     SessionStarted,
     SettingsChanged,
     TurnFinished,
@@ -45,6 +51,13 @@ from kode.protocol.ops import Op
 from kode.runtime.environment import Environment
 from kode.tools.base import ToolRegistry
 from kode.tools.delegation import DELEGATION_TOOL_NAMES, delegation_tools
+from kode.tools.memory import MemoryPort, memory_tools
+
+
+class StoreMemory(MemoryPort, Protocol):
+    """The memory port plus listing (for `/memory`): kode.store.StoreMemoryPort."""
+
+    async def list(self) -> list[Any]: ...
 
 
 class SessionBusy(Exception):
@@ -72,6 +85,8 @@ class Session:
         history: list[Event] | None = None,
         subagents: SubagentConfig | None = None,
         instructions: ProjectInstructions | None = None,
+        budget: Budget | None = None,
+        memory: StoreMemory | None = None,
     ) -> None:
         self.id = session_id or new_id("ses")
         self.options = options or SessionOptions()
@@ -81,6 +96,11 @@ class Session:
             self.emit, interactive=self.options.interactive, timeout=self.options.approval_timeout
         )
         self.subagents = Subagents(subagents or SubagentConfig(), self._make_child, self.emit)
+        self.memory = memory
+        if memory is not None:
+            for tool in memory_tools(memory):
+                if tool.name not in tools:
+                    tools.add(tool)
         if self.subagents.config.limits.max_depth > 0:
             for tool in delegation_tools():
                 if tool.name not in tools:
@@ -95,13 +115,18 @@ class Session:
             emit=self.emit,
             subagents=self.subagents,
             instructions=instructions,
+            budget=budget,
+            memory=memory,
         )
+        self.budget = budget
         self._turn: asyncio.Task[TurnFinished] | None = None
         self._started = bool(history)
         if history:
             self.log.load(history)
             for event in history:
                 self.agent.transcript.apply(event)
+                if budget is not None:
+                    budget.record(event)  # a resumed session's earlier spending counts
 
     def _make_child(self, *, parent: Agent, child: Child, env: Environment, isolated: bool, depth: int) -> Agent:
         """A sub-agent: the parent's settings with its type's model, prompt and tools, and the
@@ -135,6 +160,8 @@ class Session:
             subagents=self.subagents,
             depth=depth,
             instructions=parent.instructions,
+            budget=parent.budget,
+            memory=parent.memory,
         )
 
     # -- the log -------------------------------------------------------------------------------
@@ -142,6 +169,8 @@ class Session:
     def emit(self, event: Event) -> Event:
         stamped = self.log.append(event)
         self.agent.transcript.apply(stamped)
+        if self.budget is not None:
+            self.budget.record(stamped)
         return stamped
 
     def events(self, since: int = 0) -> AsyncIterator[Event]:
@@ -200,6 +229,13 @@ class Session:
                 self._settings_changed()
             case ops.ClearContext():
                 self._clear()
+            case ops.Remember(text=text, scope=scope):
+                await self._remember(text, scope)
+            case ops.ListMemories():
+                await self._list_memories()
+            case ops.Compact(focus=focus):
+                self._refuse_if_busy()
+                await compact(self.agent, self.agent._compaction(), reason="manual", focus=focus)
             case ops.BestOf():
                 self._refuse_if_busy()
                 self.emit(UserMessage(message_id=new_id("msg"), text=f"/best-of {op.n} {op.task}"))
@@ -233,6 +269,23 @@ class Session:
     def _clear(self) -> None:
         self._refuse_if_busy()
         self.emit(ContextCleared())
+
+    async def _remember(self, text: str, scope: str) -> None:
+        if self.memory is None:
+            self._no_memory()
+            return
+        note = await self.memory.add(scope, text)
+        self.emit(MemorySaved(memory=MemoryItem(id=note.id, scope=note.scope, text=note.text)))
+
+    async def _list_memories(self) -> None:
+        if self.memory is None:
+            self._no_memory()
+            return
+        notes = await self.memory.list()
+        self.emit(Memories(memories=[MemoryItem(id=n.id, scope=n.scope, text=n.text) for n in notes]))
+
+    def _no_memory(self) -> None:
+        self.emit(Warning(code="no_memory", message="memories need the session store (this session is not saved)"))
 
     def report_unsaved(self, exc: Exception) -> None:
         """The store stopped accepting writes: say so once; the session goes on, unsaved."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kode.core.compaction import apply_compaction
 from kode.protocol.common import ROOT_AGENT
 from kode.protocol.events import (
     ContextCleared,
+    ContextCompacted,
     Event,
     MessageCompleted,
     ToolCallFinished,
@@ -52,6 +54,8 @@ class Transcript:
         elif isinstance(event, ContextCleared):
             self.messages.clear()
             self._pending.clear()
+        elif isinstance(event, ContextCompacted):
+            self.messages = apply_compaction(self.messages, event)
 
     def _add_assistant(self, event: MessageCompleted) -> None:
         if not event.text and not event.tool_calls:

@@ -7,6 +7,7 @@ everywhere. Problems come back as `OpenError` with a one-line message.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kode.client.inprocess import InProcessClient
@@ -15,7 +16,7 @@ from kode.core.session import Session
 from kode.core.stored_session import StoredSession, provisional_title
 from kode.host.wiring import Wiring, build_session
 from kode.runtime.environment import Environment
-from kode.store import Store
+from kode.store import Store, StoreMemoryPort
 
 
 class OpenError(Exception):
@@ -95,7 +96,13 @@ async def open_session(loaded: LoadedConfig, request: OpenRequest, *, store: Sto
         try:
             session = build_session(
                 loaded,
-                Wiring(cwd=cwd, api_key=request.api_key, interactive=request.interactive, env=env),
+                Wiring(
+                    cwd=cwd,
+                    api_key=request.api_key,
+                    interactive=request.interactive,
+                    env=env,
+                    memory=StoreMemoryPort(store, env.location if env is not None else str(cwd)) if store else None,
+                ),
                 session_id=session_id,
                 history=history,
             )
@@ -135,7 +142,18 @@ async def open_session(loaded: LoadedConfig, request: OpenRequest, *, store: Sto
         raise
     opened.warnings = list(store.warnings)
     opened.owns_store = owns_store
+    budget = opened.session.budget
+    if budget is not None and budget.daily_usd:
+        budget.spent_today_elsewhere = await spent_today(store, opened.session.id)
     return opened
+
+
+async def spent_today(store: Store, session_id: str) -> float:
+    """What other sessions spent today (UTC), for the daily cap. A session that was used today
+    counts whole, even if part of its spending was yesterday: the cap errs on the safe side."""
+    today = datetime.now(UTC).date()
+    records = await store.list_sessions(limit=10_000)
+    return sum(r.cost_usd for r in records if r.id != session_id and r.updated_at.astimezone(UTC).date() == today)
 
 
 async def _open_stored(store, request: OpenRequest, build, resuming: bool) -> Opened:  # type: ignore[no-untyped-def]

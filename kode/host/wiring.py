@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kode.config import LoadedConfig
 from kode.config.paths import user_config_dir
 from kode.core.agent import AgentSettings
+from kode.core.budget import Budget
+from kode.core.compaction import CompactionSettings
 from kode.core.instructions import ProjectInstructions
 from kode.core.permissions import PermissionMode, PermissionPolicy
+from kode.core.routing import Routing
 from kode.core.session import Session, SessionOptions
 from kode.core.subagents import SubagentConfig, SubagentLimits
+from kode.llm.fallback import FallbackModel
 from kode.llm.litellm_adapter import LiteLLMModel
 from kode.llm.retry import RetryPolicy
 from kode.llm.retrying import RetryingModel
@@ -33,6 +38,8 @@ class Wiring:
     interactive: bool
     env: Environment | None = None
     """Where tools run, when not the local `cwd` (an SshEnvironment for `--remote`)."""
+    memory: Any = None
+    """Long-term memories (a kode.store.StoreMemoryPort) when the session has a store."""
 
 
 def build_session(
@@ -54,18 +61,37 @@ def build_session(
         system_prompt=s.agent.system_prompt,
         append_system_prompt=s.agent.append_system_prompt,
         tool_settings=tool_settings,
-    )
-    model = RetryingModel(
-        LiteLLMModel(idle_timeout=s.llm.idle_timeout, request_timeout=s.llm.request_timeout),
-        RetryPolicy(
-            max_attempts=s.llm.max_attempts, backoff_initial=s.llm.backoff_initial, backoff_max=s.llm.backoff_max
+        compaction=CompactionSettings(
+            window=s.context.window,
+            compact_at=s.context.compact_at,
+            keep_turns=s.context.keep_turns,
+            summarizer=s.models.summarizer or s.models.fast or None,
         ),
+        max_offered_tools=s.tools.max_offered,
+        routing=Routing(
+            long_context_model=s.routing.long_context_model,
+            long_context_tokens=s.routing.long_context_tokens,
+            budget_model=s.routing.budget_model,
+            budget_share=s.routing.budget_share,
+        ),
+    )
+    model = FallbackModel(
+        RetryingModel(
+            LiteLLMModel(idle_timeout=s.llm.idle_timeout, request_timeout=s.llm.request_timeout),
+            RetryPolicy(
+                max_attempts=s.llm.max_attempts, backoff_initial=s.llm.backoff_initial, backoff_max=s.llm.backoff_max
+            ),
+        ),
+        s.models.fallbacks,
     )
     policy = PermissionPolicy(
         PermissionMode(s.permissions.mode), allow=s.permissions.allow, ask=s.permissions.ask, deny=s.permissions.deny
     )
     env = wiring.env or LocalEnvironment(wiring.cwd)
+    budget = Budget(session_usd=s.budget.session_usd, daily_usd=s.budget.daily_usd)
     return Session(
+        memory=wiring.memory,
+        budget=budget,
         subagents=subagent_config(loaded, wiring.cwd),
         instructions=ProjectInstructions(env, user_file=user_config_dir() / "AGENTS.md"),
         settings=agent_settings,

@@ -72,6 +72,16 @@ class LiteLLMModel:
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
 
+    def context_window(self, model: str) -> int | None:
+        """Input tokens `model` accepts, from litellm's model map (None when it does not know)."""
+        litellm = load_litellm()
+        try:
+            info = litellm.get_model_info(model)
+        except Exception:  # noqa: BLE001 - unknown models are common (proxies, local servers)
+            return None
+        window = info.get("max_input_tokens") or info.get("max_tokens")
+        return int(window) if window else None
+
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": request.model,

@@ -28,6 +28,10 @@ class RetryingModel:
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
 
+    def context_window(self, model: str) -> int | None:
+        window = getattr(self.port, "context_window", None)
+        return window(model) if window is not None else None
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[ModelDelta]:
         attempt = 0
         while True:

@@ -203,6 +203,42 @@ class ContextCleared(EventBase):
     type: Literal["context_cleared"] = "context_cleared"
 
 
+class ContextCompacted(EventBase):
+    """The agent's context was compacted (see kode.core.compaction). With a `summary`, the
+    messages before the last `keep_last` are replaced by it; without one, only their tool
+    outputs were pruned. The log keeps everything; this changes what the model is sent."""
+
+    type: Literal["context_compacted"] = "context_compacted"
+    reason: Literal["auto", "manual", "overflow"]
+    summary: str
+    keep_last: int
+    tokens_before: int = 0
+    tokens_after: int = 0
+    fallback: bool = False
+    """The summary could not be made; the old turns were dropped instead."""
+    prune_kept: bool = False
+    """The kept turns alone were too big: their tool outputs were pruned too."""
+
+
+class MemoryItem(Model):
+    id: int
+    scope: str
+    text: str
+
+
+class MemorySaved(EventBase):
+    type: Literal["memory_saved"] = "memory_saved"
+    memory: MemoryItem
+
+
+class Memories(EventBase):
+    """The answer to `list_memories` (live only: it is a view, not part of the conversation)."""
+
+    durable: ClassVar[bool] = False
+    type: Literal["memories"] = "memories"
+    memories: list[MemoryItem]
+
+
 class SubagentSpawned(EventBase):
     """Emitted under the parent's agent_id; `child_id` is the new agent."""
 
@@ -284,6 +320,9 @@ Event = Annotated[
     | Warning
     | SettingsChanged
     | ContextCleared
+    | ContextCompacted
+    | MemorySaved
+    | Memories
     | SubagentSpawned
     | SubagentFinished
     | BestOfFinished

@@ -51,6 +51,28 @@ class ClearContext(Model):
     type: Literal["clear"] = "clear"
 
 
+class Remember(Model):
+    """Save a long-term memory (`#note` in the TUI): for this project, or for every project."""
+
+    type: Literal["remember"] = "remember"
+    text: str = Field(min_length=1, max_length=2000)
+    scope: Literal["project", "user"] = "project"
+
+
+class ListMemories(Model):
+    """Ask for this project's memories (`/memory`); they come back as a `memories` event."""
+
+    type: Literal["list_memories"] = "list_memories"
+
+
+class Compact(Model):
+    """Compact the context now (`/compact [focus]`): a summary replaces all but the latest turns."""
+
+    type: Literal["compact"] = "compact"
+    focus: str = ""
+    """What the summary should pay particular attention to."""
+
+
 class BestOf(Model):
     """Run `n` sub-agents on the same task, each in its own git worktree (each with the next of
     `models`, if given), run the check command in each, and rank them (`best_of_finished`)."""
@@ -84,6 +106,9 @@ Op = Annotated[
     | SetModel
     | SetPermissionMode
     | ClearContext
+    | Compact
+    | Remember
+    | ListMemories
     | BestOf
     | ApplyChanges
     | Shutdown,

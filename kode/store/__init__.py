@@ -8,7 +8,8 @@
 
 Modules: `engine` (URL, engine, SQLite PRAGMAs), `opening` (corrupt-file handling, then
 `migrate`), `schema` (tables), `leases` (one writer per session), `store` (the API),
-`records` (what it returns), `errors`.
+`records` (what it returns), `errors`, `memories` (long-term notes, searched with FTS5 on
+SQLite) and `memory_port` (those notes as the `remember`/`recall` tools' port).
 """
 
 from kode.store.errors import (
@@ -25,6 +26,8 @@ from kode.store.errors import (
     UnsupportedDatabase,
 )
 from kode.store.leases import Lease
+from kode.store.memories import MemoryNotFound, MemoryRecord
+from kode.store.memory_port import StoreMemoryPort
 from kode.store.records import SessionRecord
 from kode.store.store import Store
 
@@ -33,12 +36,15 @@ __all__ = [
     "Lease",
     "LeaseHolder",
     "LeaseLost",
+    "MemoryNotFound",
+    "MemoryRecord",
     "SeqConflict",
     "SessionBusy",
     "SessionExists",
     "SessionNotFound",
     "SessionRecord",
     "Store",
+    "StoreMemoryPort",
     "StoreError",
     "StoreTooNew",
     "StoreUnavailable",

@@ -91,3 +91,16 @@ session_leases = sa.Table(
     sa.Column("renewed_at", sa.Double, nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
 )
+
+memories = sa.Table(
+    "memories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # "project" (seen only in `project`) or "user" (seen in every project; `project` is "").
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("project", sa.Text, nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "scope", "project"),
+)

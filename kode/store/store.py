@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kode.protocol.codec import parse_event
 from kode.protocol.events import Event
-from kode.store import leases, opening
+from kode.store import leases, memories, opening
 from kode.store.engine import read_options
 from kode.store.errors import (
     AmbiguousSession,
@@ -264,6 +264,26 @@ class Store:
             if not payloads and not await self._exists(conn, session_id):
                 raise SessionNotFound(session_id)
         return payloads
+
+    # -- memories (see kode.store.memories) ----------------------------------------------------
+
+    async def add_memory(self, scope: str, project: str, text: str) -> memories.MemoryRecord:
+        """Save a note; `scope` is "project" (seen in `project` only) or "user" (everywhere)."""
+        return await memories.add(self._engine, scope, project, text)
+
+    async def list_memories(self, project: str) -> list[memories.MemoryRecord]:
+        """Every memory visible in `project` (its own and the user's), oldest first."""
+        return await memories.list_for(self._read, project)
+
+    async def update_memory(self, id: int, text: str) -> memories.MemoryRecord:  # noqa: A002
+        return await memories.update(self._engine, id, text)
+
+    async def delete_memory(self, id: int) -> None:  # noqa: A002
+        await memories.delete(self._engine, id)
+
+    async def search_memories(self, project: str, query: str, limit: int = 5) -> list[memories.MemoryRecord]:
+        """The memories visible in `project` that match `query`, most relevant first."""
+        return await memories.search(self._read, project, query, limit)
 
     # -- leases --------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from kode.protocol.ops import (
     AnswerApproval,
     Cancel,
     Op,
+    Remember,
     SetPermissionMode,
     SubmitMessage,
 )
@@ -285,6 +286,10 @@ class KodeApp(CommandActions, App[int]):
         if command is not None:
             spec, argument = command
             await self.run_command(spec.action, argument)
+            return
+        note = message.text.strip()
+        if note.startswith("#") and not note.startswith("##") and len(note) > 1:
+            self.submit(Remember(text=note[1:].strip()))  # "# …" saves a project memory; "## …" is Markdown
             return
         if self.state.status.turn_running:
             self.queued.append(message.text)

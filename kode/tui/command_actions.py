@@ -17,7 +17,7 @@ from textual.screen import Screen
 from kode.config.agents import AgentTypes, load_agent_types
 from kode.config.paths import agents_dir, home_dir
 from kode.protocol.common import ROOT_AGENT
-from kode.protocol.ops import ApplyChanges, BestOf, SetModel, SetPermissionMode
+from kode.protocol.ops import ApplyChanges, BestOf, Compact, ListMemories, SetModel, SetPermissionMode
 from kode.protocol.text import one_line
 from kode.tui.actions import NotSupported
 from kode.tui.commands import INIT_PROMPT, SLASH_COMMANDS
@@ -183,9 +183,19 @@ class CommandActions(_Base):
                 f"{label}: {human_tokens(usage.input_tokens)} in · {human_tokens(usage.output_tokens)} out · "
                 f"{human_tokens(usage.cache_read_tokens)} cached · ${usage.cost_usd:.4f}"
             )
+        for model, usage in sorted(self.state.status.by_model.items()):
+            lines.append(
+                f"model {model}: {human_tokens(usage.input_tokens + usage.output_tokens)} tokens · ${usage.cost_usd:.4f}"
+            )
         total = self.state.status.usage
         lines.append(f"total: {human_tokens(total.input_tokens + total.output_tokens)} tokens · ${total.cost_usd:.4f}")
         await self._notice("info", "\n".join(lines))
+
+    async def action_memory(self: KodeApp, argument: str = "") -> None:
+        self.submit(ListMemories())
+
+    async def action_compact(self: KodeApp, argument: str = "") -> None:
+        self.submit(Compact(focus=argument.strip()))
 
     async def action_init(self: KodeApp, argument: str = "") -> None:
         self._send(INIT_PROMPT)

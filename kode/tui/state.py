@@ -145,6 +145,7 @@ class StatusInfo:
     permission_mode: str = "default"
     usage: Usage = field(default_factory=Usage)
     """Everything the session spent, every agent included."""
+    by_model: dict[str, Usage] = field(default_factory=dict)
     context_tokens: int = 0
     """Input tokens of the root agent's latest model call: how full its context is."""
     turn_running: bool = False
@@ -330,6 +331,8 @@ def _thinking_delta(state: ConversationState, event: ev.ThinkingDelta, update: U
 def _message_completed(state: ConversationState, event: ev.MessageCompleted, update: Update) -> None:
     agent = state._agent(event.agent_id, event.parent_id, update)
     state._set_usage(agent, event.usage, update)
+    model = event.model or "unknown"
+    state.status.by_model[model] = state.status.by_model.get(model, Usage()) + event.usage
     if event.agent_id == ROOT_AGENT:
         state.status.context_tokens = event.usage.input_tokens + event.usage.cache_read_tokens
     if not event.text.strip() and not event.thinking.strip():
@@ -467,6 +470,24 @@ def _context_cleared(state: ConversationState, event: ev.ContextCleared, update:
     state._notice(event.agent_id, "info", "Context cleared: the model no longer sees the conversation above.", update)
 
 
+def _context_compacted(state: ConversationState, event: ev.ContextCompacted, update: Update) -> None:
+    how = "summarised" if event.summary else "old tool outputs pruned"
+    if event.fallback:
+        how = "older turns dropped (the summary failed)"
+    text = f"Context compacted ({event.reason}): {how}; ~{event.tokens_before:,} → ~{event.tokens_after:,} tokens"
+    state._notice(event.agent_id, "info", text, update)
+
+
+def _memory_saved(state: ConversationState, event: ev.MemorySaved, update: Update) -> None:
+    state._notice(event.agent_id, "info", f"Remembered ({event.memory.scope} #{event.memory.id}): {event.memory.text}", update)
+
+
+def _memories(state: ConversationState, event: ev.Memories, update: Update) -> None:
+    lines = [f"#{m.id} [{m.scope}] {m.text}" for m in event.memories] or ["No memories yet."]
+    hint = "Start a prompt with # to remember something; the model uses remember / recall too."
+    state._notice(event.agent_id, "info", "Memories:\n" + "\n".join(lines), update, hint)
+
+
 def _lagged(state: ConversationState, event: ev.Lagged, update: Update) -> None:
     state.status.lagged += event.missed
     update.status = True
@@ -495,5 +516,8 @@ _HANDLERS: dict[type, Callable[[ConversationState, Any, Update], None]] = {
     ev.SubagentFinished: _subagent_finished,
     ev.ChangesApplied: _changes_applied,
     ev.ContextCleared: _context_cleared,
+    ev.ContextCompacted: _context_compacted,
+    ev.MemorySaved: _memory_saved,
+    ev.Memories: _memories,
     ev.Lagged: _lagged,
 }

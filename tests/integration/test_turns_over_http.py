@@ -135,7 +135,6 @@ async def test_retryable_faults_are_retried_and_the_turn_completes(provider, api
 NON_RETRYABLE = {
     "401": (lambda: Fault.auth(), ErrorKind.AUTH),
     "400": (lambda: Fault.status(400, message="bad request"), ErrorKind.BAD_REQUEST),
-    "context-too-long": (lambda: Fault.context_too_long(), ErrorKind.CONTEXT_TOO_LONG),
     "spend-limit": (lambda: Fault.spend_limit(), ErrorKind.SPEND_LIMIT),
 }
 
@@ -151,6 +150,21 @@ async def test_non_retryable_faults_fail_classified_with_zero_retries(provider, 
     assert len(provider.requests) == 1
     assert not [e for e in seen if isinstance(e, ev.Retrying)]
     assert [e.error.kind for e in seen if isinstance(e, ev.ErrorEvent)] == [kind]
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_context_too_long_compacts_and_retries_exactly_once(provider, api, tmp_path) -> None:
+    provider.script(Reply(fault=Fault.context_too_long()), Reply(text="fits now"))
+    finished, seen = await run_turn(make_session(provider, api, tmp_path), "hi")
+    assert finished.status is TurnStatus.COMPLETED and finished.result == "fits now"
+    assert [e.reason for e in seen if isinstance(e, ev.ContextCompacted)] == ["overflow"]
+
+    provider.script(Reply(fault=Fault.context_too_long()), Reply(fault=Fault.context_too_long()), Reply(text="never"))
+    (tmp_path / "again").mkdir()
+    finished, seen = await run_turn(make_session(provider, api, tmp_path / "again"), "hi")
+    assert finished.status is TurnStatus.FAILED and finished.error.kind is ErrorKind.CONTEXT_TOO_LONG
+    assert not [e for e in seen if isinstance(e, ev.Retrying)]
+    assert len(provider.requests) == 4, "one compaction, one retry, no more"
 
 
 @pytest.mark.parametrize("api", APIS)

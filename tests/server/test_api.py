@@ -301,6 +301,7 @@ def test_a_second_turn_while_one_runs_is_409(live_server: LiveServer, provider: 
         provider.script(slow_reply(chunks=300))
         running = pool.submit(http.post, f"/v1/sessions/{session_id}/messages", json={"text": "long one"})
         wait_until(lambda: http.get(f"/v1/sessions/{session_id}").json()["busy"], what="the turn to start")
+        wait_until(lambda: len(provider.requests) >= 1, what="the model request")  # the reply is taken
 
         assert_json_error(http.post(f"/v1/sessions/{session_id}/messages", json={"text": "again"}), 409, "conflict")
         assert_json_error(http.post(f"/v1/sessions/{session_id}/clear"), 409, "conflict")

@@ -19,6 +19,9 @@ EXPECTED_KINDS = {
     "grep": "read",
     "bash": "bash",
     "todo": "other",
+    "symbols": "read",
+    "find_definition": "read",
+    "find_references": "read",
 }
 
 
