@@ -245,6 +245,9 @@ class ContextSettings(_Section):
     window: int = Field(0, ge=0, description="Tokens the model accepts (0: from litellm's model info, else 128000).")
     compact_at: float = Field(0.8, gt=0.1, le=1.0, description="Compact when the context passes this share of the window.")
     keep_turns: int = Field(4, ge=1, description="Latest user turns kept verbatim by a compaction.")
+    repo_map_tokens: int = Field(
+        1024, ge=0, description="Size of the repo map in the system prompt, built once per turn (0: no map)."
+    )
 
 
 class SubagentSettings(_Section):

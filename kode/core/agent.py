@@ -8,9 +8,11 @@ same loop serves the TUI, `kode ask`, a server and sub-agents.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kode.core.approvals import ApprovalBroker
@@ -77,6 +79,9 @@ class AgentSettings:
     compaction: CompactionSettings = field(default_factory=CompactionSettings)
     routing: Routing = field(default_factory=Routing)
     max_offered_tools: int = 40
+    repo_map_tokens: int = 0
+    """A repo map of this many tokens in the system prompt, built once per turn (0: none)."""
+    repo_map_cache: Path | None = None
     """More tools than this: only the relevant ones are offered (kode.core.tool_selection)."""
 
 
@@ -127,6 +132,7 @@ class Agent:
         """Spending caps, checked before every model call (shared with sub-agents)."""
         self.memory = memory
         """Long-term memories: the relevant ones join every request's system prompt."""
+        self._repo_map = ""
         """AGENTS.md and friends, looked at again before every request (they may change)."""
         self.delegate = subagents.delegate_for(self, depth) if subagents is not None else None
         self.runner = ToolRunner(
@@ -164,7 +170,8 @@ class Agent:
         asked = self._latest_request_text()
         schemas, left_out = select_tools(self.tools, asked, self.settings.max_offered_tools)
         memories = await memory_context(self.memory, asked) if self.memory is not None else ""
-        append = "\n\n".join(p for p in (self.settings.append_system_prompt, left_out_note(left_out), memories) if p)
+        parts = (self.settings.append_system_prompt, left_out_note(left_out), self._repo_map, memories)
+        append = "\n\n".join(p for p in parts if p)
         system = build_system_prompt(
             cwd=self.env.root,
             tool_names=self.tools.names(),
@@ -182,6 +189,40 @@ class Agent:
             max_output_tokens=self.settings.max_output_tokens,
             temperature=self.settings.temperature,
         )
+
+    async def _build_repo_map(self) -> str:
+        """The repo map for this turn's request (from the tag cache, so cheap after the first):
+        the files the conversation touched and the request's words steer it. A failure only
+        means no map."""
+        if self.settings.repo_map_tokens <= 0:
+            return ""
+        from kode.repo.repomap import build_repo_map
+
+        try:
+            repo_map = await build_repo_map(
+                self.env,
+                tokens=self.settings.repo_map_tokens,
+                files=self._touched_files(),
+                query=self._latest_request_text(),
+                cache_dir=self.settings.repo_map_cache,
+            )
+        except Exception:  # noqa: BLE001 - the map helps; it must never stop a turn
+            return ""
+        if not repo_map.text.strip():
+            return ""
+        return "Repository map (the most relevant files and their definitions):\n" + repo_map.text
+
+    def _touched_files(self) -> list[str]:
+        files: list[str] = []
+        for message in self.transcript.messages[-40:]:
+            for call in message.get("tool_calls") or []:
+                try:
+                    path = json.loads(call["function"].get("arguments") or "{}").get("path")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(path, str) and path not in files:
+                    files.append(path)
+        return files
 
     def _latest_request_text(self) -> str:
         for message in reversed(self.transcript.messages):
@@ -202,6 +243,7 @@ class Agent:
         result = ""
         error: ErrorInfo | None = None
         self.emit(TurnStarted(turn_id=turn_id, model=self.settings.model))
+        self._repo_map = await self._build_repo_map()
         status = TurnStatus.MAX_TURNS
         try:
             while calls < self.settings.max_turns:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kode.config import LoadedConfig
-from kode.config.paths import user_config_dir
+from kode.config.paths import data_dir, user_config_dir
 from kode.core.agent import AgentSettings
 from kode.core.budget import Budget
 from kode.core.compaction import CompactionSettings
@@ -68,6 +68,8 @@ def build_session(
             summarizer=s.models.summarizer or s.models.fast or None,
         ),
         max_offered_tools=s.tools.max_offered,
+        repo_map_tokens=s.context.repo_map_tokens,
+        repo_map_cache=data_dir() / "cache" / "repo",
         routing=Routing(
             long_context_model=s.routing.long_context_model,
             long_context_tokens=s.routing.long_context_tokens,
