@@ -243,9 +243,9 @@ class Agent:
         result = ""
         error: ErrorInfo | None = None
         self.emit(TurnStarted(turn_id=turn_id, model=self.settings.model))
-        self._repo_map = await self._build_repo_map()
         status = TurnStatus.MAX_TURNS
         try:
+            self._repo_map = await self._build_repo_map()  # inside: a cancel here still ends the turn
             while calls < self.settings.max_turns:
                 calls += 1
                 completed = await self._model_step()
