@@ -8,7 +8,6 @@ same loop serves the TUI, `kode ask`, a server and sub-agents.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from kode.core.approvals import ApprovalBroker
 from kode.core.coalesce import DeltaCoalescer
-from kode.core.compaction import DEFAULT_WINDOW, CompactionSettings, compact, estimate_tokens
+from kode.core.compaction import DEFAULT_WINDOW, CompactionSettings, called_paths, compact, estimate_tokens
 from kode.core.permissions import PermissionPolicy
 from kode.core.prompt import build_system_prompt
 from kode.core.routing import Routing
@@ -202,7 +201,7 @@ class Agent:
             repo_map = await build_repo_map(
                 self.env,
                 tokens=self.settings.repo_map_tokens,
-                files=self._touched_files(),
+                files=called_paths(self.transcript.messages[-40:]),
                 query=self._latest_request_text(),
                 cache_dir=self.settings.repo_map_cache,
             )
@@ -211,18 +210,6 @@ class Agent:
         if not repo_map.text.strip():
             return ""
         return "Repository map (the most relevant files and their definitions):\n" + repo_map.text
-
-    def _touched_files(self) -> list[str]:
-        files: list[str] = []
-        for message in self.transcript.messages[-40:]:
-            for call in message.get("tool_calls") or []:
-                try:
-                    path = json.loads(call["function"].get("arguments") or "{}").get("path")
-                except (ValueError, AttributeError):
-                    continue
-                if isinstance(path, str) and path not in files:
-                    files.append(path)
-        return files
 
     def _latest_request_text(self) -> str:
         for message in reversed(self.transcript.messages):

@@ -19,6 +19,7 @@ re-read into every request's system prompt, so they survive every compaction who
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -154,17 +155,7 @@ async def _summarise(
 
 async def _edited_files(agent: Agent, old: list[dict[str, Any]]) -> str:
     """The current contents of files written or edited in the summarised part, re-read now."""
-    paths: list[str] = []
-    for message in old:
-        for call in message.get("tool_calls") or []:
-            function = call.get("function", {})
-            if function.get("name") in EDIT_TOOLS:
-                try:
-                    path = json.loads(function.get("arguments") or "{}").get("path")
-                except ValueError:
-                    continue
-                if isinstance(path, str) and path not in paths:
-                    paths.append(path)
+    paths = called_paths(old, EDIT_TOOLS)
     sections = []
     for path in paths[-5:]:
         try:
@@ -173,6 +164,24 @@ async def _edited_files(agent: Agent, old: list[dict[str, Any]]) -> str:
             continue
         sections.append(f"### {path}\n```\n{data.decode('utf-8', 'replace')}\n```")
     return "\n\n## Files being edited (current contents)\n" + "\n\n".join(sections) if sections else ""
+
+
+def called_paths(messages: list[dict[str, Any]], tools: Collection[str] | None = None) -> list[str]:
+    """The `path` arguments of the tool calls in `messages` (of `tools`, or of any tool), each
+    once, in order: the files a stretch of conversation touched."""
+    paths: list[str] = []
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            if tools is not None and function.get("name") not in tools:
+                continue
+            try:
+                path = json.loads(function.get("arguments") or "{}").get("path")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(path, str) and path not in paths:
+                paths.append(path)
+    return paths
 
 
 def _render(message: dict[str, Any]) -> str:
