@@ -48,7 +48,7 @@ from kode.runtime.paths import (
     path_sort_key,
     relative_to_root,
 )
-from kode.runtime.process_group import kill_group
+from kode.runtime.process_group import kill_group, spawn_group
 
 CHILD_ENV_OVERRIDES: dict[str, str] = {
     # Nothing a command starts may wait for a terminal or a human.
@@ -380,14 +380,13 @@ class LocalEnvironment:
     ) -> RunResult:
         read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
+            proc = await spawn_group(
+                argv,
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
                 stdout=write_fd,
                 stderr=write_fd,
                 cwd=workdir,
                 env={**os.environ, **CHILD_ENV_OVERRIDES},
-                start_new_session=True,
             )
         except OSError as exc:
             os.close(read_fd)

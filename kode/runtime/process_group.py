@@ -1,4 +1,5 @@
-"""Killing a command's whole process group, and knowing when it is really gone.
+"""Starting a command in its own process group, killing the whole group, and knowing when it
+is really gone.
 
 Commands run with `start_new_session=True`, so each leads its own process group and everything
 it starts (children, grandchildren, background jobs) is in it, unless it calls setsid itself.
@@ -11,6 +12,27 @@ import contextlib
 import os
 import signal
 import time
+from typing import Any
+
+
+async def spawn_group(argv: list[str], **kwargs: Any) -> asyncio.subprocess.Process:
+    """`create_subprocess_exec` with `start_new_session=True`, safe against a cancel mid-start.
+
+    asyncio's own clean-up for a cancel that lands while it finishes starting the process kills
+    only the leader, and on a busy machine the command has already started children by then;
+    they would run on with nobody to kill them. Here the start always completes, and a cancel
+    kills the whole group before it propagates.
+    """
+    start = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, start_new_session=True, **kwargs))
+    try:
+        return await asyncio.shield(start)
+    except asyncio.CancelledError:
+        proc: asyncio.subprocess.Process | None = None
+        with contextlib.suppress(OSError):
+            proc = await start
+        if proc is not None:
+            await kill_group(proc, 0)
+        raise
 
 
 async def kill_group(proc: asyncio.subprocess.Process, grace: float) -> None:
