@@ -38,8 +38,10 @@ from kode.protocol.events import (
     ErrorEvent,
     Event,
     Memories,
+    MemoryForgotten,
     MemoryItem,
     MemorySaved,
+    MemoryUpdated,
     SessionStarted,
     SettingsChanged,
     TurnFinished,
@@ -51,13 +53,20 @@ from kode.protocol.ops import Op
 from kode.runtime.environment import Environment
 from kode.tools.base import ToolRegistry
 from kode.tools.delegation import DELEGATION_TOOL_NAMES, delegation_tools
-from kode.tools.memory import MemoryPort, memory_tools
+from kode.tools.memory import MemoryNote, MemoryPort, memory_tools
 
 
 class StoreMemory(MemoryPort, Protocol):
-    """The memory port plus listing (for `/memory`): kode.store.StoreMemoryPort."""
+    """The memory port plus what `/memory` needs: kode.store.StoreMemoryPort.
+
+    `update` and `delete` raise a LookupError for an id this project does not see, and a
+    ValueError for text the store refuses (blank)."""
 
     async def list(self) -> list[Any]: ...
+
+    async def update(self, id: int, text: str) -> MemoryNote: ...  # noqa: A002
+
+    async def delete(self, id: int) -> None: ...  # noqa: A002
 
 
 class SessionBusy(Exception):
@@ -229,10 +238,8 @@ class Session:
                 self._settings_changed()
             case ops.ClearContext():
                 self._clear()
-            case ops.Remember(text=text, scope=scope):
-                await self._remember(text, scope)
-            case ops.ListMemories():
-                await self._list_memories()
+            case ops.Remember() | ops.ListMemories() | ops.UpdateMemory() | ops.ForgetMemory():
+                await self._memory_op(op)
             case ops.Compact(focus=focus):
                 self._refuse_if_busy()
                 await compact(self.agent, self.agent._compaction(), reason="manual", focus=focus)
@@ -270,22 +277,32 @@ class Session:
         self._refuse_if_busy()
         self.emit(ContextCleared())
 
-    async def _remember(self, text: str, scope: str) -> None:
-        if self.memory is None:
-            self._no_memory()
+    async def _memory_op(self, op: ops.Remember | ops.ListMemories | ops.UpdateMemory | ops.ForgetMemory) -> None:
+        """Save, list, edit or forget a long-term memory. A refused one (an id this project does
+        not see, blank text) is an error event; the memories stay as they were."""
+        memory = self.memory
+        if memory is None:
+            self.emit(Warning(code="no_memory", message="memories need the session store (this session is not saved)"))
             return
-        note = await self.memory.add(scope, text)
-        self.emit(MemorySaved(memory=MemoryItem(id=note.id, scope=note.scope, text=note.text)))
-
-    async def _list_memories(self) -> None:
-        if self.memory is None:
-            self._no_memory()
-            return
-        notes = await self.memory.list()
-        self.emit(Memories(memories=[MemoryItem(id=n.id, scope=n.scope, text=n.text) for n in notes]))
-
-    def _no_memory(self) -> None:
-        self.emit(Warning(code="no_memory", message="memories need the session store (this session is not saved)"))
+        event: Event
+        try:
+            match op:
+                case ops.Remember(text=text, scope=scope):
+                    event = MemorySaved(memory=_memory_item(await memory.add(scope, text)))
+                case ops.UpdateMemory(id=memory_id, text=text):
+                    event = MemoryUpdated(memory=_memory_item(await memory.update(memory_id, text)))
+                case ops.ForgetMemory(id=memory_id):
+                    await memory.delete(memory_id)
+                    event = MemoryForgotten(id=memory_id)
+                case _:
+                    event = Memories(memories=[_memory_item(note) for note in await memory.list()])
+        except LookupError as exc:
+            hint = "/memory lists the memories this project sees."
+            self.emit(ErrorEvent(error=ErrorInfo(kind=ErrorKind.NOT_FOUND, message=str(exc), hint=hint)))
+        except ValueError as exc:
+            self.emit(ErrorEvent(error=ErrorInfo(kind=ErrorKind.BAD_REQUEST, message=str(exc))))
+        else:
+            self.emit(event)
 
     def report_unsaved(self, exc: Exception) -> None:
         """The store stopped accepting writes: say so once; the session goes on, unsaved."""
@@ -311,3 +328,7 @@ class Session:
         await self.cancel()
         if not self.log.closed:
             self.log.close()
+
+
+def _memory_item(note: MemoryNote) -> MemoryItem:
+    return MemoryItem(id=note.id, scope=note.scope, text=note.text)

@@ -62,6 +62,8 @@ class TurnStarted(EventBase):
     type: Literal["turn_started"] = "turn_started"
     turn_id: str
     model: str
+    task_kind: str = ""
+    """What the request was classified as when routing rules by task kind apply (docs/context.md)."""
 
 
 class TextDelta(EventBase):
@@ -231,6 +233,16 @@ class MemorySaved(EventBase):
     memory: MemoryItem
 
 
+class MemoryUpdated(EventBase):
+    type: Literal["memory_updated"] = "memory_updated"
+    memory: MemoryItem
+
+
+class MemoryForgotten(EventBase):
+    type: Literal["memory_forgotten"] = "memory_forgotten"
+    id: int
+
+
 class Memories(EventBase):
     """The answer to `list_memories` (live only: it is a view, not part of the conversation)."""
 
@@ -322,6 +334,8 @@ Event = Annotated[
     | ContextCleared
     | ContextCompacted
     | MemorySaved
+    | MemoryUpdated
+    | MemoryForgotten
     | Memories
     | SubagentSpawned
     | SubagentFinished

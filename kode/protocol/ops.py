@@ -65,6 +65,23 @@ class ListMemories(Model):
     type: Literal["list_memories"] = "list_memories"
 
 
+class UpdateMemory(Model):
+    """Replace a memory's text (`/memory`, `e`). An id this project does not see is an `error`
+    event (`not_found`); nothing changes. Answered with `memory_updated`."""
+
+    type: Literal["update_memory"] = "update_memory"
+    id: int
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ForgetMemory(Model):
+    """Delete a memory (`/memory`, `d`). An id this project does not see is an `error` event
+    (`not_found`). Answered with `memory_forgotten`."""
+
+    type: Literal["forget_memory"] = "forget_memory"
+    id: int
+
+
 class Compact(Model):
     """Compact the context now (`/compact [focus]`): a summary replaces all but the latest turns."""
 
@@ -109,6 +126,8 @@ Op = Annotated[
     | Compact
     | Remember
     | ListMemories
+    | UpdateMemory
+    | ForgetMemory
     | BestOf
     | ApplyChanges
     | Shutdown,

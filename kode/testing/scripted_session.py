@@ -12,7 +12,7 @@ from typing import Any
 
 from kode.core.agent import AgentSettings
 from kode.core.permissions import PermissionMode, PermissionPolicy
-from kode.core.session import Session, SessionOptions
+from kode.core.session import Session, SessionOptions, StoreMemory
 from kode.protocol.events import Event
 from kode.runtime.local import LocalEnvironment
 from kode.testing.scripted_model import ScriptedModel
@@ -33,6 +33,7 @@ def scripted_session(
     model_name: str = "scripted/test",
     session_id: str | None = None,
     history: list[Event] | None = None,
+    memory: StoreMemory | None = None,
 ) -> Session:
     return Session(
         settings=AgentSettings(model=model_name, max_turns=max_turns),
@@ -43,4 +44,5 @@ def scripted_session(
         options=SessionOptions(interactive=interactive),
         session_id=session_id,
         history=history,
+        memory=memory,
     )

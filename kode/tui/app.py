@@ -240,6 +240,7 @@ class KodeApp(CommandActions, App[int]):
         for request_id in update.approvals_closed:
             self._close_approval(request_id)
         self._open_next_approval()
+        self.show_memories(update)
         if update.turn_finished and self.queued and not self.state.status.turn_running:
             self._send(self.queued.pop(0))
 

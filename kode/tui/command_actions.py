@@ -22,7 +22,9 @@ from kode.protocol.text import one_line
 from kode.tui.actions import NotSupported
 from kode.tui.commands import INIT_PROMPT, SLASH_COMMANDS
 from kode.tui.export import conversation_markdown
+from kode.tui.state import NoticeItem, Update
 from kode.tui.widgets.help import HelpScreen
+from kode.tui.widgets.memories import MemoryScreen
 from kode.tui.widgets.pickers import PickerScreen, PickItem
 from kode.tui.widgets.status_line import human_tokens
 
@@ -192,7 +194,29 @@ class CommandActions(_Base):
         await self._notice("info", "\n".join(lines))
 
     async def action_memory(self: KodeApp, argument: str = "") -> None:
+        if self.memory_screen() is None:
+            self.push_screen(MemoryScreen(self.submit))
         self.submit(ListMemories())
+
+    def memory_screen(self: KodeApp) -> MemoryScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, MemoryScreen)), None)
+
+    def show_memories(self: KodeApp, update: Update) -> None:
+        """Keep an open /memory dialog current: its list, what happened meanwhile, and a fresh
+        list whenever a memory changed (from the dialog, the model's remember, another client)
+        or an error came (a refused change means the list shown is out of date)."""
+        screen = self.memory_screen()
+        if screen is None:
+            return
+        if update.memories is not None:
+            screen.show(update.memories)
+        stale = update.memories_changed
+        for item in update.added:
+            if isinstance(item, NoticeItem) and item.agent_id == ROOT_AGENT:
+                screen.note(item.level, item.text)
+                stale = stale or item.level == "error"
+        if stale:
+            self.submit(ListMemories())
 
     async def action_compact(self: KodeApp, argument: str = "") -> None:
         self.submit(Compact(focus=argument.strip()))

@@ -26,7 +26,7 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("cost", "Tokens and cost so far, per agent", "cost"),
     SlashCommand("agents", "Sub-agent types: built-in, yours and the project's", "agents"),
     SlashCommand("init", "Have kode write a starter AGENTS.md for this project", "init"),
-    SlashCommand("memory", "List long-term memories (start a prompt with # to add one)", "memory"),
+    SlashCommand("memory", "View, edit, delete or add long-term memories (a # prompt adds one too)", "memory"),
     SlashCommand("compact", "Summarise the conversation to free context (optional focus)", "compact", "[FOCUS]"),
     SlashCommand("best-of", "Run N attempts at a task in worktrees, check and rank them", "best_of", "N TASK"),
     SlashCommand("apply", "Apply a sub-agent's changes (e.g. a best-of winner)", "apply_changes", "ID"),

@@ -167,6 +167,10 @@ class Update:
     approvals_opened: list[ev.ApprovalRequested] = field(default_factory=list)
     approvals_closed: list[str] = field(default_factory=list)
     turn_finished: bool = False
+    memories: list[ev.MemoryItem] | None = None
+    """The project's memories, when a `memories` event (the answer to list_memories) came."""
+    memories_changed: bool = False
+    """A memory was saved, edited or forgotten (a shown list is out of date)."""
 
     def merge(self, other: Update) -> Update:
         added_keys = {id(i) for i in self.added}
@@ -186,6 +190,9 @@ class Update:
         self.approvals_opened.extend(other.approvals_opened)
         self.approvals_closed.extend(other.approvals_closed)
         self.turn_finished = self.turn_finished or other.turn_finished
+        if other.memories is not None:
+            self.memories = other.memories
+        self.memories_changed = self.memories_changed or other.memories_changed
         return self
 
     @property
@@ -193,6 +200,7 @@ class Update:
         return not (
             self.added or self.changed or self.removed or self.status or self.agents
             or self.approvals_opened or self.approvals_closed or self.turn_finished
+            or self.memories is not None or self.memories_changed
         )
 
 
@@ -478,14 +486,21 @@ def _context_compacted(state: ConversationState, event: ev.ContextCompacted, upd
     state._notice(event.agent_id, "info", text, update)
 
 
-def _memory_saved(state: ConversationState, event: ev.MemorySaved, update: Update) -> None:
-    state._notice(event.agent_id, "info", f"Remembered ({event.memory.scope} #{event.memory.id}): {event.memory.text}", update)
+MemoryChange = ev.MemorySaved | ev.MemoryUpdated | ev.MemoryForgotten
+
+
+def _memory_changed(state: ConversationState, event: MemoryChange, update: Update) -> None:
+    if isinstance(event, ev.MemoryForgotten):
+        text = f"Forgot memory #{event.id}"
+    else:
+        verb = "Remembered" if isinstance(event, ev.MemorySaved) else "Memory updated"
+        text = f"{verb} ({event.memory.scope} #{event.memory.id}): {event.memory.text}"
+    state._notice(event.agent_id, "info", text, update)
+    update.memories_changed = True
 
 
 def _memories(state: ConversationState, event: ev.Memories, update: Update) -> None:
-    lines = [f"#{m.id} [{m.scope}] {m.text}" for m in event.memories] or ["No memories yet."]
-    hint = "Start a prompt with # to remember something; the model uses remember / recall too."
-    state._notice(event.agent_id, "info", "Memories:\n" + "\n".join(lines), update, hint)
+    update.memories = list(event.memories)  # shown by /memory's dialog, not in the transcript
 
 
 def _lagged(state: ConversationState, event: ev.Lagged, update: Update) -> None:
@@ -517,7 +532,9 @@ _HANDLERS: dict[type, Callable[[ConversationState, Any, Update], None]] = {
     ev.ChangesApplied: _changes_applied,
     ev.ContextCleared: _context_cleared,
     ev.ContextCompacted: _context_compacted,
-    ev.MemorySaved: _memory_saved,
+    ev.MemorySaved: _memory_changed,
+    ev.MemoryUpdated: _memory_changed,
+    ev.MemoryForgotten: _memory_changed,
     ev.Memories: _memories,
     ev.Lagged: _lagged,
 }

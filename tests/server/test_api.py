@@ -232,6 +232,34 @@ def test_patch_changes_model_and_mode_for_everyone(live_server: LiveServer, prov
         assert_json_error(http.patch("/v1/sessions/ses_nope", json={"model": "x"}), 404)
 
 
+def test_memory_ops_pass_through_the_generic_op_route(live_server: LiveServer) -> None:
+    """/memory's edits from a remote TUI are plain ops: saved, edited, forgotten, and an unknown
+    id is an error event for every client (the request itself was accepted)."""
+    with live_server.http() as http:
+        session_id = create(http)
+        ops_url = f"/v1/sessions/{session_id}/ops"
+
+        def memory_events() -> list[Event]:
+            return [e for e in read_events(http, session_id) if e.type.startswith("memory") or e.type == "error"]
+
+        assert http.post(ops_url, json={"type": "remember", "text": "Deploy on Thursdays."}).status_code == 202
+        saved = wait_until(lambda: [e for e in memory_events() if e.type == "memory_saved"], what="memory_saved")[0]
+        memory_id = saved.memory.id
+        edit = {"type": "update_memory", "id": memory_id, "text": "Deploy on Fridays."}
+        assert http.post(ops_url, json=edit).status_code == 202
+        assert http.post(ops_url, json={"type": "forget_memory", "id": memory_id}).status_code == 202
+        assert http.post(ops_url, json={"type": "forget_memory", "id": memory_id}).status_code == 202
+        def until_the_error() -> list[Event] | None:
+            found = memory_events()
+            return found if found and found[-1].type == "error" else None
+
+        events = wait_until(until_the_error, what="the error")
+        assert [e.type for e in events] == ["memory_saved", "memory_updated", "memory_forgotten", "error"]
+        assert events[1].memory.text == "Deploy on Fridays." and events[2].id == memory_id
+        assert events[3].error.kind == "not_found" and f"no memory with id {memory_id}" in events[3].error.message
+        assert_json_error(http.post(ops_url, json={"type": "update_memory", "id": memory_id, "text": ""}), 422)
+
+
 def test_delete_removes_the_session_and_its_store_record(live_server: LiveServer) -> None:
     with live_server.http() as http:
         session_id = create(http)

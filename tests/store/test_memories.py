@@ -136,6 +136,26 @@ async def test_port_binds_the_project(store: Store) -> None:
         StoreMemoryPort(store, "")
 
 
+async def test_port_changes_only_the_memories_its_project_sees(store: Store) -> None:
+    port = StoreMemoryPort(store, "/a")
+    mine = await port.add("project", "Lint with ruff.")
+    everyone = await port.add("user", "Use British spelling.")
+    theirs = await StoreMemoryPort(store, "/b").add("project", "Lint with flake8.")
+
+    assert (await port.update(mine.id, " Lint with ruff and mypy. ")).text == "Lint with ruff and mypy."
+    assert (await port.update(everyone.id, "Use American spelling.")).scope == "user"
+    for change in (port.update(theirs.id, "mine now"), port.delete(theirs.id), port.delete(theirs.id + 100)):
+        with pytest.raises(MemoryNotFound) as caught:
+            await change
+        assert isinstance(caught.value, LookupError)
+    with pytest.raises(ValueError):
+        await port.update(mine.id, "   ")
+    await port.delete(everyone.id)
+
+    assert [m.text for m in await port.list()] == ["Lint with ruff and mypy."]
+    assert [m.text for m in await store.list_memories("/b")] == ["Lint with flake8."]
+
+
 async def test_memories_persist_across_opens(open_store: OpenStore) -> None:
     first = await open_store()
     note = await first.add_memory("user", "/w", "Persisted across restarts.")

@@ -50,6 +50,8 @@ SAMPLES: list[ev.EventBase] = [
     ),
     ev.ChangesApplied(child_id="a1", files=1, added=2, removed=0),
     ev.MemorySaved(memory=ev.MemoryItem(id=1, scope="project", text="deploys on Thursdays")),
+    ev.MemoryUpdated(memory=ev.MemoryItem(id=1, scope="project", text="deploys on Fridays")),
+    ev.MemoryForgotten(id=1),
     ev.Memories(memories=[ev.MemoryItem(id=1, scope="user", text="British spelling")]),
     ev.SubagentSpawned(child_id="a1", agent_type="explore", goal="find"),
     ev.SubagentFinished(child_id="a1", status=TurnStatus.COMPLETED, result="found"),
@@ -83,6 +85,8 @@ def test_ops_round_trip() -> None:
         ops.Compact(focus="the parser"),
         ops.Remember(text="deploys on Thursdays"),
         ops.ListMemories(),
+        ops.UpdateMemory(id=1, text="deploys on Fridays"),
+        ops.ForgetMemory(id=1),
         ops.BestOf(task="fix the test", n=3, models=["a", "b"]),
         ops.ApplyChanges(child_id="a1"),
         ops.Shutdown(),
@@ -100,6 +104,8 @@ def test_ops_round_trip() -> None:
         {"type": "approval_answer", "request_id": "r", "decision": "maybe"},
         {"type": "set_permission_mode", "mode": "yolo"},
         {"type": "cancel", "extra": 1},
+        {"type": "update_memory", "id": 1, "text": ""},
+        {"type": "forget_memory"},
     ],
 )
 def test_bad_ops_are_rejected(bad: dict) -> None:
