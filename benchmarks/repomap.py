@@ -4,8 +4,8 @@ The workspace is a copy of this machine's Python standard library (`.py` files; 
 left out, except that whole packages from it are added, in name order, when the stdlib alone has
 fewer than --min-files files). The map is built twice in fresh processes, each measured by
 `_util.measure` (wall time from fork to exit, the child's peak RSS):
-- cold: an empty cache directory, so every file is parsed;
-- warm: the same cache directory, so every file's tags come from the sqlite cache;
+- cold: an empty session store (a SQLite file), so every file is parsed;
+- warm: the same store, so every file's tags come from the store's `repo_tags` table;
 - warm again under tracemalloc, for the peak of Python allocations alone (RSS also counts the
   interpreter, the grammars and the allocator's slack).
 The child also reports its own build time (excluding interpreter start-up and imports) and the
@@ -67,18 +67,22 @@ def make_workspace(dest: Path, min_files: int) -> tuple[int, list[str]]:
     return len(files), extra
 
 
-def child(workspace: Path, cache_dir: Path, tokens: int, trace: bool = False) -> None:
+def child(workspace: Path, database: Path, tokens: int, trace: bool = False) -> None:
     """One build in this process; prints a JSON line with the figures (with `trace`, the peak of
     Python allocations too: tracemalloc slows the build, so its time is not the one to quote)."""
     from kode.repo.repomap import build_repo_map, estimate_tokens
     from kode.runtime.local import LocalEnvironment
+    from kode.store import Store
+
+    async def build():  # noqa: ANN202
+        async with await Store.open(f"sqlite+aiosqlite:///{database}") as store:  # the session store
+            started = time.perf_counter()
+            built = await build_repo_map(LocalEnvironment(workspace), tokens=tokens, query=QUERY, store=store)
+            return built, time.perf_counter() - started
 
     if trace:
         tracemalloc.start()
-    started = time.perf_counter()
-    repo_map = asyncio.run(build_repo_map(LocalEnvironment(workspace), tokens=tokens, query=QUERY,
-                                          cache_dir=cache_dir))
-    seconds = time.perf_counter() - started
+    repo_map, seconds = asyncio.run(build())
     ranked = [path for path, _ in repo_map.ranking.files]
     rank = ranked.index(TARGET) + 1 if TARGET in ranked else None
     print(json.dumps({
@@ -93,18 +97,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=1024)
     parser.add_argument("--min-files", type=int, default=2000)
-    parser.add_argument("--child", nargs=2, metavar=("WORKSPACE", "CACHE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, metavar=("WORKSPACE", "DATABASE"), help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), args.tokens, args.trace)
         return
     with tempfile.TemporaryDirectory(prefix="kode-repomap-") as tmp:
-        workspace, cache_dir = Path(tmp) / "stdlib", Path(tmp) / "cache"
+        workspace, database = Path(tmp) / "stdlib", Path(tmp) / "kode.db"
         count, extra = make_workspace(workspace, args.min_files)
         print(f"repo map: {count} .py files (stdlib{' + site-packages: ' + ', '.join(extra) if extra else ''}), "
               f"budget {args.tokens} tokens")
-        argv_child = [sys.executable, __file__, "--tokens", str(args.tokens), "--child", str(workspace), str(cache_dir)]
+        argv_child = [sys.executable, __file__, "--tokens", str(args.tokens), "--child", str(workspace), str(database)]
         for label in ("cold", "warm"):
             run = measure(argv_child)
             if run.returncode != 0:

@@ -10,19 +10,20 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kode.cli import exit_codes
 
-
-def default_cache_dir() -> Path:
-    """Parsed tags live beside kode's other data, shared by every workspace (keys are content hashes)."""
-    from kode.config.paths import data_dir
-
-    return data_dir() / "cache" / "repo"
+if TYPE_CHECKING:
+    from kode.repo.repomap import RepoMap
+    from kode.store import Store
 
 
-def run_map(cwd: Path, tokens: int, files: list[str], query: str, *, cache_dir: Path | None = None) -> int:
-    """Print the map of the workspace at `cwd` for `files` (mentioned) and `query`; the exit code."""
+def run_map(cwd: Path, tokens: int, files: list[str], query: str, *, store_url: str | None = None) -> int:
+    """Print the map of the workspace at `cwd` for `files` (mentioned) and `query`; the exit code.
+
+    Parsed tags are kept in the session store (`store_url`, else the configured one), shared with
+    every session; a store that cannot be opened only means parsing everything again."""
     from kode.repo.repomap import build_repo_map
     from kode.runtime.environment import EnvironmentError_
     from kode.runtime.local import LocalEnvironment
@@ -30,12 +31,18 @@ def run_map(cwd: Path, tokens: int, files: list[str], query: str, *, cache_dir: 
     if tokens <= 0:
         print("kode map: --tokens must be positive", file=sys.stderr)
         return exit_codes.USAGE
-    try:
+
+    async def build() -> RepoMap:
         env = LocalEnvironment(cwd.resolve())
-        repo_map = asyncio.run(
-            build_repo_map(env, tokens=tokens, files=files, query=query,
-                           cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
-        )
+        store = await _open_store(cwd, store_url)
+        try:
+            return await build_repo_map(env, tokens=tokens, files=files, query=query, store=store)
+        finally:
+            if store is not None:
+                await store.close()
+
+    try:
+        repo_map = asyncio.run(build())
     except (EnvironmentError_, OSError) as exc:
         print(f"kode map: {exc}", file=sys.stderr)
         return exit_codes.USAGE
@@ -44,6 +51,22 @@ def run_map(cwd: Path, tokens: int, files: list[str], query: str, *, cache_dir: 
     else:
         print("kode map: no source files with definitions found", file=sys.stderr)
     return exit_codes.OK
+
+
+async def _open_store(cwd: Path, url: str | None) -> Store | None:
+    from kode.config import ConfigError, load_config
+    from kode.store import Store, StoreError
+
+    try:
+        if url is None:
+            url = load_config(cwd).settings.store.url or None
+        store = await Store.open(url)
+    except (ConfigError, StoreError, OSError) as exc:
+        print(f"kode map: warning: no tag cache ({exc}); parsing every file", file=sys.stderr)
+        return None
+    for warning in store.warnings:
+        print(f"kode map: warning: {warning}", file=sys.stderr)
+    return store
 
 
 def main(argv: list[str] | None = None) -> int:

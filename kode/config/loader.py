@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -321,7 +321,9 @@ class _Layers:
         except ValidationError as exc:
             for err in exc.errors():
                 key = spec.key + "".join(
-                    f"[{part}]" if isinstance(part, int) else f".{part}" for part in err["loc"]
+                    f"[{part}]" if isinstance(part, int) else f".{part}"
+                    for part in err["loc"]
+                    if part != "[key]"  # pydantic's marker for a bad key of a table
                 )
                 self.errors.append(origin.error(key, _describe_error(err, spec)))
             return
@@ -402,7 +404,11 @@ def _describe_error(err: Any, spec: SettingSpec) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "literal_error":
-        choices = ", ".join(str(choice) for choice in get_args(spec.info.annotation))
+        annotation = spec.info.annotation
+        if get_origin(annotation) is Literal:
+            choices = ", ".join(str(choice) for choice in get_args(annotation))
+        else:  # a Literal inside, e.g. the keys of a table
+            choices = str(ctx.get("expected", ""))
         reason = f"must be one of {choices}"
     elif kind in _TYPE_WORDS:
         reason = _TYPE_WORDS[kind]

@@ -28,6 +28,9 @@ PermissionMode = Literal["default", "accept-edits", "plan", "bypass"]
 
 PERMISSION_MODES: tuple[str, ...] = ("default", "accept-edits", "plan", "bypass")
 
+TaskKind = Literal["question", "search", "edit", "debug", "plan"]
+"""The kinds of task that `routing.kinds` can send to different models (kode.core.task_kinds)."""
+
 
 def _http_url_or_empty(value: str) -> str:
     if value and not value.startswith(("http://", "https://")):
@@ -63,6 +66,13 @@ class ModelsSettings(_Section):
     )
     summarizer: str = Field(
         "", description="The model that writes compaction summaries. Empty means `models.fast`, then `models.main`."
+    )
+    router: str = Field(
+        "",
+        description=(
+            "A cheap model that classifies each request's task kind for `routing.kinds`. "
+            "Empty means classify by the request's words (free, no model call)."
+        ),
     )
     fallbacks: list[str] = Field(
         default_factory=list,
@@ -230,6 +240,14 @@ class RoutingSettings(_Section):
     long_context_tokens: int = Field(0, ge=0, description="Context size, in tokens, that sends work to long_context_model (0: never).")
     budget_model: str = Field("", description="A cheaper model used once a session has spent budget_share of its cap.")
     budget_share: float = Field(0.8, gt=0, le=1.0, description="Share of budget.session_usd after which budget_model is used.")
+    kinds: dict[TaskKind, str] = Field(
+        default_factory=dict,
+        description=(
+            "Model per task kind (question, search, edit, debug, plan), e.g. "
+            "`question = \"openai/gpt-4o-mini\"`. Applies while the session uses `models.main`; "
+            "kinds not listed keep it."
+        ),
+    )
 
 
 class BudgetSettings(_Section):

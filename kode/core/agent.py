@@ -11,12 +11,18 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kode.core.approvals import ApprovalBroker
 from kode.core.coalesce import DeltaCoalescer
-from kode.core.compaction import DEFAULT_WINDOW, CompactionSettings, called_paths, compact, estimate_tokens
+from kode.core.compaction import (
+    DEFAULT_WINDOW,
+    CompactionSettings,
+    called_paths,
+    compact,
+    estimate_tokens,
+    request_overhead,
+)
 from kode.core.permissions import PermissionPolicy
 from kode.core.prompt import build_system_prompt
 from kode.core.routing import Routing
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
     from kode.core.budget import Budget
     from kode.core.instructions import ProjectInstructions
     from kode.core.subagents import Subagents
+    from kode.repo.cache import TagStore
 
 
 @dataclass(slots=True)
@@ -78,10 +85,11 @@ class AgentSettings:
     compaction: CompactionSettings = field(default_factory=CompactionSettings)
     routing: Routing = field(default_factory=Routing)
     max_offered_tools: int = 40
+    """More tools than this: only the relevant ones are offered (kode.core.tool_selection)."""
     repo_map_tokens: int = 0
     """A repo map of this many tokens in the system prompt, built once per turn (0: none)."""
-    repo_map_cache: Path | None = None
-    """More tools than this: only the relevant ones are offered (kode.core.tool_selection)."""
+    repo_tags: TagStore | None = None
+    """Where parsed tags persist across processes (the session store); None: memory only."""
 
 
 _WINDOWS: dict[str, int] = {}
@@ -127,12 +135,14 @@ class Agent:
         self._emit_raw = emit
         self.subagents = subagents
         self.instructions = instructions
+        """AGENTS.md and friends, looked at again before every request (they may change)."""
         self.budget = budget
         """Spending caps, checked before every model call (shared with sub-agents)."""
         self.memory = memory
         """Long-term memories: the relevant ones join every request's system prompt."""
         self._repo_map = ""
-        """AGENTS.md and friends, looked at again before every request (they may change)."""
+        self._task_kind = ""
+        """The current turn's task kind, for routing (kode.core.task_kinds); "" when not routed by kind."""
         self.delegate = subagents.delegate_for(self, depth) if subagents is not None else None
         self.runner = ToolRunner(
             registry=tools,
@@ -180,7 +190,9 @@ class Agent:
         )
         messages = [{"role": "system", "content": system}, *self.transcript.messages]
         return ChatRequest(
-            model=self.settings.routing.choose(self.settings.model, estimate_tokens(messages), self.budget),
+            model=self.settings.routing.choose(
+                self.settings.model, estimate_tokens(messages), self.budget, self._task_kind
+            ),
             messages=messages,
             tools=schemas,
             api_base=self.settings.api_base,
@@ -203,13 +215,29 @@ class Agent:
                 tokens=self.settings.repo_map_tokens,
                 files=called_paths(self.transcript.messages[-40:]),
                 query=self._latest_request_text(),
-                cache_dir=self.settings.repo_map_cache,
+                store=self.settings.repo_tags,
             )
         except Exception:  # noqa: BLE001 - the map helps; it must never stop a turn
             return ""
         if not repo_map.text.strip():
             return ""
         return "Repository map (the most relevant files and their definitions):\n" + repo_map.text
+
+    async def _classify_request(self) -> str:
+        """The task kind of the turn's request, when routing by kind is configured (else "")."""
+        routing = self.settings.routing
+        if not routing.by_kind:
+            return ""
+        from kode.core.task_kinds import classify
+
+        found = await classify(
+            self._latest_request_text(),
+            model=self.model,
+            router_model=routing.router_model,
+            api_base=self.settings.api_base,
+            api_key=self.settings.api_key,
+        )
+        return found.kind
 
     def _latest_request_text(self) -> str:
         for message in reversed(self.transcript.messages):
@@ -229,9 +257,17 @@ class Agent:
         calls = 0
         result = ""
         error: ErrorInfo | None = None
-        self.emit(TurnStarted(turn_id=turn_id, model=self.settings.model))
+        try:
+            self._task_kind = await self._classify_request()
+            cancelled_early = False
+        except asyncio.CancelledError:
+            cancelled_early = True  # the turn still starts and ends, as cancelled
+        routed = self.settings.routing.choose(self.settings.model, 0, None, self._task_kind)
+        self.emit(TurnStarted(turn_id=turn_id, model=routed, task_kind=self._task_kind))
         status = TurnStatus.MAX_TURNS
         try:
+            if cancelled_early:
+                raise asyncio.CancelledError
             self._repo_map = await self._build_repo_map()  # inside: a cancel here still ends the turn
             while calls < self.settings.max_turns:
                 calls += 1
@@ -289,15 +325,16 @@ class Agent:
             self.budget.check()
         settings = self._compaction()
         request = await self._request()
-        if estimate_tokens(request.messages) > settings.window * settings.compact_at:
-            await compact(self, settings, reason="auto", overhead=estimate_tokens(request.messages[:1]))
+        overhead = request_overhead(request)
+        if estimate_tokens(request.messages[1:]) + overhead > settings.window * settings.compact_at:
+            await compact(self, settings, reason="auto", overhead=overhead)
             request = await self._request()
         try:
             return await self._stream_step(request)
         except LLMError as exc:
             if exc.info.kind is not ErrorKind.CONTEXT_TOO_LONG:
                 raise
-            await compact(self, settings, reason="overflow", overhead=estimate_tokens(request.messages[:1]))
+            await compact(self, settings, reason="overflow", overhead=request_overhead(request))
             return await self._stream_step(await self._request())
 
     def _compaction(self) -> CompactionSettings:

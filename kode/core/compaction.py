@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kode.llm.errors import LLMError
-from kode.llm.types import ChatRequest, Completed
+from kode.llm.complete import complete_text
+from kode.llm.types import ChatRequest
 from kode.protocol.events import ContextCompacted
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ DEFAULT_WINDOW = 128_000
 PRUNED_TOOL_CHARS = 300
 FILE_CHARS = 8_000
 EDIT_TOOLS = ("write_file", "edit_file")
+OVERFLOW_TARGET = 0.6
+"""After the provider refused a context as too long, compact to this share of its size at most."""
 
 SUMMARY_PROMPT = """You are compacting a coding session so that it can continue in a fresh context window.
 Summarise the conversation below for the assistant that will continue it. Use exactly these sections:
@@ -60,6 +63,13 @@ class CompactionSettings:
 def estimate_tokens(messages: list[dict[str, Any]]) -> int:
     """A cheap, slightly pessimistic count: JSON characters / 4."""
     return sum(len(json.dumps(m, ensure_ascii=False)) for m in messages) // CHARS_PER_TOKEN + 1
+
+
+def request_overhead(request: ChatRequest) -> int:
+    """What a request adds to its transcript, in tokens: the system prompt and the tool schemas
+    (providers count both against the window; with many tools they are thousands of tokens)."""
+    tools = len(json.dumps(request.tools, ensure_ascii=False)) // CHARS_PER_TOKEN if request.tools else 0
+    return estimate_tokens(request.messages[:1]) + tools
 
 
 def keep_from(messages: list[dict[str, Any]], keep_turns: int) -> int:
@@ -106,10 +116,13 @@ async def compact(
     messages = agent.transcript.messages
     before = estimate_tokens(messages) + overhead
     limit = int(settings.window * settings.compact_at)
+    if reason == "overflow":  # the provider counts differently than we do: aim well below what failed
+        limit = min(limit, int(before * OVERFLOW_TARGET))
     start = keep_from(messages, settings.keep_turns)
     if reason != "manual" and start > 0:
         pruned = ContextCompacted(reason=reason, summary="", keep_last=len(messages) - start, tokens_before=before)
-        if estimate_tokens(apply_compaction(messages, pruned)) + overhead < limit * 0.8:
+        # enough only with room to spare, or the next request compacts again at once
+        if estimate_tokens(apply_compaction(messages, pruned)) < (limit - overhead) * 0.8:
             return _emit(agent, pruned, messages, overhead)
     summary, fallback = await _summarise(agent, settings, messages[:start], focus)
     summary += await _edited_files(agent, messages[:start])
@@ -144,13 +157,13 @@ async def _summarise(
         api_key=agent.settings.api_key,
     )
     try:
-        async for delta in agent.model.stream(request):
-            if isinstance(delta, Completed) and delta.text.strip():
-                return "## Summary of the conversation so far\n" + delta.text.strip(), False
+        summary = (await complete_text(agent.model, request)).strip()
     except LLMError as exc:
         note = f"[{len(old)} earlier messages were dropped: they could not be summarised ({exc.info.message})]"
         return note, True
-    return f"[{len(old)} earlier messages were dropped: the summary came back empty]", True
+    if not summary:
+        return f"[{len(old)} earlier messages were dropped: the summary came back empty]", True
+    return "## Summary of the conversation so far\n" + summary, False
 
 
 async def _edited_files(agent: Agent, old: list[dict[str, Any]]) -> str:

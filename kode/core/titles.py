@@ -8,7 +8,8 @@ line), silently, because a title is not worth an error.
 from __future__ import annotations
 
 from kode.llm.errors import LLMError
-from kode.llm.types import ChatRequest, Completed, ModelPort
+from kode.llm.complete import complete_text
+from kode.llm.types import ChatRequest, ModelPort
 
 PROMPT = (
     "Write a title of 3 to 7 words for this coding conversation. Answer with the title only: "
@@ -30,11 +31,8 @@ async def generate_title(
         api_key=api_key,
         max_output_tokens=30,
     )
-    text = ""
     try:
-        async for delta in model.stream(request):
-            if isinstance(delta, Completed):
-                text = delta.text
+        text = await complete_text(model, request)
     except LLMError:
         return None
     title = " ".join(text.strip().strip("\"'`").split())

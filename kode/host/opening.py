@@ -102,6 +102,7 @@ async def open_session(loaded: LoadedConfig, request: OpenRequest, *, store: Sto
                     interactive=request.interactive,
                     env=env,
                     memory=StoreMemoryPort(store, env.location if env is not None else str(cwd)) if store else None,
+                    repo_tags=store,
                 ),
                 session_id=session_id,
                 history=history,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kode.config import LoadedConfig
-from kode.config.paths import data_dir, user_config_dir
+from kode.config.paths import user_config_dir
 from kode.core.agent import AgentSettings
 from kode.core.budget import Budget
 from kode.core.compaction import CompactionSettings
@@ -30,6 +30,9 @@ from kode.runtime.local import LocalEnvironment
 from kode.tools.base import ToolRegistry, ToolSettings
 from kode.tools.builtin import builtin_tools
 
+if TYPE_CHECKING:
+    from kode.repo.cache import TagStore
+
 
 @dataclass(slots=True)
 class Wiring:
@@ -40,6 +43,8 @@ class Wiring:
     """Where tools run, when not the local `cwd` (an SshEnvironment for `--remote`)."""
     memory: Any = None
     """Long-term memories (a kode.store.StoreMemoryPort) when the session has a store."""
+    repo_tags: TagStore | None = None
+    """Where the repo map keeps parsed tags (the session's store), when it has one."""
 
 
 def build_session(
@@ -69,12 +74,15 @@ def build_session(
         ),
         max_offered_tools=s.tools.max_offered,
         repo_map_tokens=s.context.repo_map_tokens,
-        repo_map_cache=data_dir() / "cache" / "repo",
+        repo_tags=wiring.repo_tags,
         routing=Routing(
             long_context_model=s.routing.long_context_model,
             long_context_tokens=s.routing.long_context_tokens,
             budget_model=s.routing.budget_model,
             budget_share=s.routing.budget_share,
+            kinds=dict(s.routing.kinds),
+            router_model=s.models.router,
+            routed_from=s.models.main,
         ),
     )
     model = FallbackModel(

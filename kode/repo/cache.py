@@ -1,98 +1,84 @@
-"""A cache of parsed tags keyed by file content, in memory and in a sqlite file.
+"""A cache of parsed tags keyed by file content: in this process's memory, and in the store.
 
 Keyed by (language, sha1 of the content), not by path or mtime: a file that did not change is
 never parsed twice, a renamed or copied file costs nothing, and remote workspaces (no reliable
-mtimes) behave like local ones. sqlite (stdlib) lets several kode processes share one cache file
-without a lock dance, and reads only the rows a build needs.
+mtimes) behave like local ones.
+
+What outlives the process goes to a `TagStore` — the session store (`kode.store.Store`), so all
+sessions and processes on one database share it. The store is async and the parsing runs in a
+worker thread, so a build asks the store for a batch's missing keys first (`load`), parses what
+is still missing, then hands the new entries back (`take_new`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from kode.repo.tags import FileTags
 
-if TYPE_CHECKING:
-    import sqlite3
-
 CACHE_VERSION = 1
-"""Bump when the queries or the stored format change: old files are then simply not read."""
+"""Part of every key: bump it when the queries or the stored format change, and old entries are
+simply never asked for again."""
 MEMORY_LIMIT = 50_000
 """Entries kept in the process-wide memory cache before it is emptied and starts again."""
 
 _MEMORY: dict[str, FileTags] = {}
 
 
+class TagStore(Protocol):
+    """Where parsed tags outlive the process (kode.store.Store matches it)."""
+
+    async def get_repo_tags(self, keys: Sequence[str]) -> dict[str, str]: ...
+
+    async def put_repo_tags(self, rows: Mapping[str, str]) -> None: ...
+
+
 def content_key(language: str, data: bytes) -> str:
-    return f"{language}:{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"
+    return f"v{CACHE_VERSION}:{language}:{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"
 
 
 def clear_memory() -> None:
-    """Forget the in-memory entries (tests use it to prove the disk cache is read)."""
+    """Forget the in-memory entries (tests use it to prove the store is read)."""
     _MEMORY.clear()
 
 
 class TagCache:
-    """Memory first, then the sqlite file under `cache_dir` (if any); writes go to both."""
+    """The process-wide memory cache, plus the entries added since the last `take_new`."""
 
-    def __init__(self, cache_dir: Path | None = None) -> None:
-        self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, FileTags] = {}
-        if cache_dir is not None:
-            import sqlite3  # lazily: the tools use the memory cache alone
-
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            path = cache_dir / f"repo-tags-v{CACHE_VERSION}.sqlite"
-            self._db = sqlite3.connect(path, timeout=10, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS tags (key TEXT PRIMARY KEY, data TEXT NOT NULL)")
+    def __init__(self) -> None:
+        self._new: dict[str, FileTags] = {}
 
     def get_many(self, keys: Iterable[str]) -> dict[str, FileTags]:
-        """The cached entries among `keys`; memory first, the rest in batched sqlite reads."""
-        found: dict[str, FileTags] = {}
-        missing: list[str] = []
-        for key in keys:
-            hit = _MEMORY.get(key)
-            if hit is not None:
-                found[key] = hit
-            else:
-                missing.append(key)
-        if self._db is not None and missing:
-            for start in range(0, len(missing), 500):
-                chunk = missing[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, data in self._db.execute(f"SELECT key, data FROM tags WHERE key IN ({marks})", chunk):
-                    tags = FileTags.from_json(json.loads(data))
-                    found[key] = tags
-                    self._remember(key, tags)
-        return found
+        return {key: hit for key in keys if (hit := _MEMORY.get(key)) is not None}
+
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        return [key for key in dict.fromkeys(keys) if key not in _MEMORY]
+
+    def load(self, rows: Mapping[str, str]) -> None:
+        """Entries read from the store (JSON), into memory; unreadable ones are parsed again."""
+        for key, data in rows.items():
+            try:
+                self.remember(key, FileTags.from_json(json.loads(data)))
+            except (ValueError, KeyError, TypeError):
+                continue
 
     def put(self, key: str, tags: FileTags) -> None:
-        self._remember(key, tags)
-        if self._db is not None:
-            self._pending[key] = tags
+        """A newly parsed entry: into memory, and kept for the store."""
+        self.remember(key, tags)
+        self._new[key] = tags
 
-    def flush(self) -> None:
-        """Write new entries to disk in one transaction."""
-        if self._db is None or not self._pending:
-            return
-        rows = [(key, json.dumps(tags.to_json(), separators=(",", ":"))) for key, tags in self._pending.items()]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO tags (key, data) VALUES (?, ?)", rows)
-        self._pending.clear()
-
-    def close(self) -> None:
-        self.flush()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    def take_new(self) -> dict[str, str]:
+        """The entries parsed since the last call, as JSON for the store."""
+        rows = {key: json.dumps(tags.to_json(), separators=(",", ":")) for key, tags in self._new.items()}
+        self._new.clear()
+        return rows
 
     @staticmethod
-    def _remember(key: str, tags: FileTags) -> None:
+    def remember(key: str, tags: FileTags) -> None:
+        """Into this process's memory only (the symbol tools, which have no store)."""
         if len(_MEMORY) >= MEMORY_LIMIT:
             _MEMORY.clear()
         _MEMORY[key] = tags

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from kode.repo.cache import TagCache, content_key
+from kode.repo.cache import TagCache, TagStore, content_key
 from kode.repo.rank import Ranking, rank_files
 from kode.repo.tags import Definition, FileTags, extract_tags, language_for
 from kode.runtime.environment import Environment, EnvironmentError_
+
+log = logging.getLogger("kode.repo")
 
 CHARS_PER_TOKEN = 4
 MAX_FILE_BYTES = 512 * 1024
@@ -80,11 +82,8 @@ async def _read_all(env: Environment, paths: Sequence[str]) -> dict[str, bytes]:
     return {path: data for path, data in await asyncio.gather(*(one(p) for p in paths)) if data is not None}
 
 
-def tags_for_sources(
-    sources: dict[str, bytes], cache: TagCache, stats: BuildStats | None = None
-) -> dict[str, FileTags]:
-    """Tags of each source, from the cache when its content was seen before, else parsed."""
-    stats = stats if stats is not None else BuildStats()
+def source_keys(sources: dict[str, bytes], stats: BuildStats) -> dict[str, str]:
+    """The cache key of each parseable source; the others are counted as skipped."""
     keys: dict[str, str] = {}
     for path, data in sources.items():
         language = language_for(path)
@@ -92,6 +91,13 @@ def tags_for_sources(
             stats.skipped += 1
             continue
         keys[path] = content_key(language, data)
+    return keys
+
+
+def tags_for_sources(
+    sources: dict[str, bytes], keys: dict[str, str], cache: TagCache, stats: BuildStats
+) -> dict[str, FileTags]:
+    """Tags of each keyed source, from the cache when its content was seen before, else parsed."""
     cached = cache.get_many(set(keys.values()))
     result: dict[str, FileTags] = {}
     for path, key in keys.items():
@@ -110,30 +116,46 @@ def tags_for_sources(
         else:
             stats.cache_hits += 1
         result[path] = tags
-    cache.flush()
     return result
 
 
 async def collect_tags(
-    env: Environment, *, cache_dir: Path | None = None, exclude: Sequence[str] = (),
+    env: Environment, *, store: TagStore | None = None, exclude: Sequence[str] = (),
     stats: BuildStats | None = None,
 ) -> dict[str, FileTags]:
     """Tags of every parseable file of the workspace. Files are read and parsed in batches, so
-    only one batch of sources is held in memory at a time."""
+    only one batch of sources is held in memory at a time. `store` keeps parsed tags across
+    processes; when it fails, the build goes on with this process's memory alone."""
     stats = stats if stats is not None else BuildStats()
     paths = await source_files(env, exclude)
-    cache = TagCache(cache_dir)
+    cache = TagCache()
     result: dict[str, FileTags] = {}
     loop = asyncio.get_running_loop()
-    # One worker thread for all the parsing: it keeps the event loop free, and the parser (which
-    # holds a lock anyway) gains nothing from the default pool's other threads.
+    # One worker thread for hashing, decoding and parsing: it keeps the event loop free, and the
+    # parser (which holds a lock anyway) gains nothing from the default pool's other threads.
     worker = ThreadPoolExecutor(1, thread_name_prefix="kode-repomap")
     try:
         for start in range(0, len(paths), BATCH_FILES):
             sources = await _read_all(env, paths[start:start + BATCH_FILES])
-            result.update(await loop.run_in_executor(worker, tags_for_sources, sources, cache, stats))
+            keys = await loop.run_in_executor(worker, source_keys, sources, stats)
+            missing = cache.missing(keys.values())
+            if store is not None and missing:
+                try:
+                    rows = await store.get_repo_tags(missing)
+                except Exception as exc:  # noqa: BLE001 - the cache only saves time
+                    log.warning("repo map: cannot read the tag cache, parsing instead: %s", exc)
+                    store = None
+                else:
+                    await loop.run_in_executor(worker, cache.load, rows)
+            result.update(await loop.run_in_executor(worker, tags_for_sources, sources, keys, cache, stats))
+            new = await loop.run_in_executor(worker, cache.take_new)
+            if store is not None and new:
+                try:
+                    await store.put_repo_tags(new)
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("repo map: cannot write the tag cache: %s", exc)
+                    store = None
     finally:
-        cache.close()
         worker.shutdown(wait=False)
     stats.files = len(result)
     return result
@@ -178,13 +200,13 @@ def render_map(tags: dict[str, FileTags], ranking: Ranking, tokens: int) -> tupl
 
 async def build_repo_map(
     env: Environment, *, tokens: int = 1024, files: Iterable[str] = (), query: str = "",
-    cache_dir: Path | None = None, exclude: Sequence[str] = (),
+    store: TagStore | None = None, exclude: Sequence[str] = (),
 ) -> RepoMap:
     """The repo map of the workspace for a request: `files` mentioned in the conversation and
     the request's text `query` steer the ranking."""
     started = time.perf_counter()
     stats = BuildStats()
-    tags = await collect_tags(env, cache_dir=cache_dir, exclude=exclude, stats=stats)
+    tags = await collect_tags(env, store=store, exclude=exclude, stats=stats)
     root = env.root.rstrip("/") + "/"
     mentioned = [f.removeprefix(root) if f.startswith(root) else f for f in files]
     ranking = await asyncio.to_thread(rank_files, tags, mentioned, query)

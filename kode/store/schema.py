@@ -104,3 +104,14 @@ memories = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(None, "scope", "project"),
 )
+
+repo_tags = sa.Table(
+    # Parsed repo-map tags (kode.repo.cache), keyed by language and content hash: shared by every
+    # session and process on this store, so a file's content is parsed once.
+    "repo_tags",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "created_at"),
+)

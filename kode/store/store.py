@@ -14,7 +14,7 @@ process has taken the session over.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kode.protocol.codec import parse_event
 from kode.protocol.events import Event
-from kode.store import leases, memories, opening
+from kode.store import leases, memories, opening, repo_tags
 from kode.store.engine import read_options
 from kode.store.errors import (
     AmbiguousSession,
@@ -284,6 +284,16 @@ class Store:
     async def search_memories(self, project: str, query: str, limit: int = 5) -> list[memories.MemoryRecord]:
         """The memories visible in `project` that match `query`, most relevant first."""
         return await memories.search(self._read, project, query, limit)
+
+    # -- repo-map tags --------------------------------------------------------------------------
+
+    async def get_repo_tags(self, keys: Sequence[str]) -> dict[str, str]:
+        """Stored tags (JSON) of the content `keys` that have any (kode.repo.cache.TagStore)."""
+        return await repo_tags.get(self._read, keys)
+
+    async def put_repo_tags(self, rows: Mapping[str, str]) -> None:
+        """Keep newly parsed tags; keys already stored are left as they are."""
+        await repo_tags.put(self._engine, rows)
 
     # -- leases --------------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ def _tags(path: str, data: bytes) -> FileTags | None:
         return hit
     tags = extract_tags(path, data)
     if tags is not None:
-        _cache.put(key, tags)
+        _cache.remember(key, tags)
     return tags
 
 

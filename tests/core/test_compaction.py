@@ -8,6 +8,7 @@ retries once, and /compact works by hand.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from kode.core.compaction import CompactionSettings, estimate_tokens
@@ -35,7 +36,17 @@ def summariser(request: ChatRequest) -> Step:
     return Step(text="## Goal\nKeep going.\n## Open tasks\n" + "\n".join(f"- {t}" for t in tasks))
 
 
+def tool_tokens(tools: list) -> int:  # type: ignore[type-arg]
+    return len(json.dumps(tools, ensure_ascii=False)) // 4
+
+
+def sent_tokens(request: ChatRequest) -> int:
+    """The request as the provider counts it: the messages and the tool schemas."""
+    return estimate_tokens(request.messages) + tool_tokens(request.tools)
+
+
 def session_for(tmp_path: Path, respond, window: int = WINDOW):  # type: ignore[no-untyped-def]
+    """A session whose window is `window` tokens for the conversation, plus the tool schemas'."""
     ws = tmp_path / "ws"
     ws.mkdir(exist_ok=True)
     (ws / "AGENTS.md").write_text("RULE-XYZ: always run the tests.\n")
@@ -43,7 +54,8 @@ def session_for(tmp_path: Path, respond, window: int = WINDOW):  # type: ignore[
     model = ScriptedModel(default=respond)
     session = scripted_session(ws, model, mode="bypass", max_turns=5)
     session.agent.instructions = ProjectInstructions(session.agent.env)
-    session.agent.settings.compaction = CompactionSettings(window=window, compact_at=0.8, keep_turns=2)
+    full = window + tool_tokens(session.agent.tools.schemas())
+    session.agent.settings.compaction = CompactionSettings(window=full, compact_at=0.8, keep_turns=2)
     return session, model
 
 
@@ -70,9 +82,10 @@ async def test_two_hundred_turns_stay_in_the_window_and_keep_the_thread(tmp_path
         finished = await turn(session, f"step {step}")
         assert finished.status is TurnStatus.COMPLETED
     work = [r for r in model.requests if not is_summary_request(r)]
-    assert max(estimate_tokens(r.messages) for r in work) <= WINDOW
+    window = session.agent.settings.compaction.window
+    assert max(sent_tokens(r) for r in work) <= window
     compactions = [e for e in session.log.durable_events() if isinstance(e, ContextCompacted)]
-    print(f"\n200 turns, window {WINDOW} tokens: {len(compactions)} compactions")
+    print(f"\n200 turns, window {window} tokens ({WINDOW} for the conversation): {len(compactions)} compactions")
     assert len([c for c in compactions if c.summary]) >= 5
     last = work[-1]
     assert "RULE-XYZ" in str(last.messages[0]["content"]), "instructions survive"
@@ -89,7 +102,7 @@ async def test_old_tool_outputs_are_pruned_before_anything_is_summarised(tmp_pat
             return Step(text="Reading.", tool_calls=[("read_file", {"path": "medium.txt", "offset": step + 1})])
         return Step(text="ok")
 
-    session, model = session_for(tmp_path, respond, window=5_000)
+    session, model = session_for(tmp_path, respond, window=6_000)
     (tmp_path / "ws" / "medium.txt").write_text("a line of a medium file\n" * 120)
     for step in range(4):
         await turn(session, f"read it again {step}")
@@ -111,7 +124,8 @@ async def test_a_failed_summary_falls_back_to_trimming(tmp_path: Path) -> None:
         assert (await turn(session, f"step {step}")).status is TurnStatus.COMPLETED
     fallbacks = [e for e in session.log.durable_events() if isinstance(e, ContextCompacted) and e.fallback]
     assert fallbacks and "could not be summarised" in fallbacks[0].summary
-    assert max(estimate_tokens(r.messages) for r in model.requests if not is_summary_request(r)) <= WINDOW
+    window = session.agent.settings.compaction.window
+    assert max(sent_tokens(r) for r in model.requests if not is_summary_request(r)) <= window
 
 
 async def test_context_too_long_compacts_and_retries_once(tmp_path: Path) -> None:
@@ -132,6 +146,27 @@ async def test_context_too_long_compacts_and_retries_once(tmp_path: Path) -> Non
     assert finished.status is TurnStatus.COMPLETED
     reasons = [e.reason for e in session.log.durable_events() if isinstance(e, ContextCompacted)]
     assert reasons == ["overflow"]
+
+
+async def test_an_overflow_without_tool_output_to_prune_still_makes_the_retry_smaller(tmp_path: Path) -> None:
+    """The provider's window is smaller than kode believes: pruning nothing is not an answer."""
+    refused: list[int] = []
+
+    def respond(request: ChatRequest) -> Step:
+        if is_summary_request(request):
+            return summariser(request)
+        if sent_tokens(request) > 1_200 + tool_tokens(request.tools):  # the provider's real limit
+            refused.append(sent_tokens(request))
+            return Step(error=LLMError.make(ErrorKind.CONTEXT_TOO_LONG, "prompt is too long"))
+        return Step(text="Working on it. " * 40)
+
+    session, model = session_for(tmp_path, respond, window=100_000)
+    for step in range(12):
+        assert (await turn(session, f"step {step}")).status is TurnStatus.COMPLETED
+    compactions = [e for e in session.log.durable_events() if isinstance(e, ContextCompacted)]
+    assert compactions and all(c.reason == "overflow" and c.summary for c in compactions)
+    assert all(c.tokens_after < c.tokens_before for c in compactions)
+    assert len(refused) == len(compactions), "every refusal was followed by a retry that fit"
 
 
 async def test_compact_by_hand_with_a_focus(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ async def test_the_map_is_in_the_system_prompt_and_follows_the_request(tmp_path:
     model = ScriptedModel(Step(text="ok"), Step(text="ok"))
     session = scripted_session(ws, model)
     session.agent.settings.repo_map_tokens = 120
-    session.agent.settings.repo_map_cache = tmp_path / "cache"
     await session.submit(SubmitMessage(text="where is render_invoice defined?"))
     await session.wait_idle()
     system = str(model.requests[0].messages[0]["content"])

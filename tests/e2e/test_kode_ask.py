@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -40,6 +41,15 @@ def test_text_output_streams_the_answer(provider, env, workspace) -> None:
     body = provider.requests[0].body
     assert body["messages"][-1] == {"role": "user", "content": "say hello"}
     assert body["stream"] is True
+
+
+def test_the_repo_map_is_sent_and_its_tags_are_kept_in_the_session_store(provider, env, workspace) -> None:
+    (workspace / "billing.py").write_text("def render_invoice(order):\n    return str(order)\n")
+    result = kode(["ask", "where is render_invoice?"], env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert "def render_invoice(order):" in provider.requests[0].body["messages"][0]["content"]
+    with sqlite3.connect(Path(env["KODE_DATA_DIR"]) / "kode.db") as db:
+        assert db.execute("SELECT count(*) FROM repo_tags").fetchone()[0] == 2  # app.py and billing.py
 
 
 def test_stdin_is_appended_to_the_prompt(provider, env, workspace) -> None:

@@ -3,6 +3,7 @@ spending caps that stop work with a clear message."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,17 @@ def test_the_session_spending_cap_stops_work(provider, env, tmp_path: Path) -> N
     assert second.returncode == 1
     assert "spending cap of $0.00" in second.stderr and "session_usd" in second.stderr
     assert len(provider.requests) == 1, "no model call once the cap is reached"
+
+
+def test_the_router_model_sends_each_request_to_its_kinds_model(provider, env, tmp_path: Path) -> None:
+    config(
+        env,
+        '[models]\nrouter = "openai/router-mini"\n'
+        '[routing.kinds]\ndebug = "openai/gpt-4o"\nquestion = "openai/cheap-one"\n',
+    )
+    provider.script(Reply(text="debug"), Reply(text="the fix is in"))
+    result = ask(["--output-format", "stream-json", "the build fails with ImportError"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [r.body["model"] for r in provider.requests] == ["router-mini", "gpt-4o"]
+    started = [json.loads(line) for line in result.stdout.splitlines() if '"turn_started"' in line]
+    assert started[0]["task_kind"] == "debug" and started[0]["model"] == "openai/gpt-4o"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from kode.repo.rank import rank_files
 from kode.repo.repomap import CHARS_PER_TOKEN, build_repo_map, collect_tags, estimate_tokens
 from kode.repo.tags import extract_tags, language_for, reference_lines
 from kode.runtime.local import LocalEnvironment
+from kode.store import Store
 
 from .conftest import SAMPLE
 
@@ -138,20 +140,43 @@ async def test_more_tokens_show_more_files(project: Path) -> None:
 
 async def test_cache_hit_on_second_build(project: Path, tmp_path: Path) -> None:
     env = LocalEnvironment(project)
-    cache_dir = tmp_path / "cache"
-    cold = await build_repo_map(env, cache_dir=cache_dir)
-    assert cold.stats.parsed == cold.stats.files > 10
-    assert any(cache_dir.iterdir())
-    tag_cache.clear_memory()  # a new process: only the disk cache remains
-    warm = await build_repo_map(env, cache_dir=cache_dir)
-    assert warm.stats.parsed == 0 and warm.stats.cache_hits == cold.stats.files
-    assert warm.text == cold.text
-    again = await build_repo_map(env)  # the memory cache alone
-    assert again.stats.parsed == 0
-    (project / "app" / "models.py").write_text(SAMPLE["app/models.py"] + "\n\ndef added():\n    pass\n")
-    changed = await build_repo_map(env, cache_dir=cache_dir)
-    assert changed.stats.parsed == 1
-    assert any(d.name == "added" for d in changed.tags["app/models.py"].definitions)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kode.db'}"
+    async with await Store.open(url) as store:
+        cold = await build_repo_map(env, store=store)
+        assert cold.stats.parsed == cold.stats.files > 10
+    tag_cache.clear_memory()  # a new process: only the store remains
+    async with await Store.open(url) as store:
+        warm = await build_repo_map(env, store=store)
+        assert warm.stats.parsed == 0 and warm.stats.cache_hits == cold.stats.files
+        assert warm.text == cold.text
+        again = await build_repo_map(env)  # the memory cache alone
+        assert again.stats.parsed == 0
+        (project / "app" / "models.py").write_text(SAMPLE["app/models.py"] + "\n\ndef added():\n    pass\n")
+        changed = await build_repo_map(env, store=store)
+        assert changed.stats.parsed == 1
+        assert any(d.name == "added" for d in changed.tags["app/models.py"].definitions)
+
+
+class BrokenStore:
+    """A store whose database went away mid-session."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def get_repo_tags(self, keys):  # noqa: ANN001, ANN201
+        self.calls += 1
+        raise OSError("disk I/O error")
+
+    async def put_repo_tags(self, rows):  # noqa: ANN001, ANN201
+        self.calls += 1
+        raise OSError("disk I/O error")
+
+
+async def test_a_failing_store_only_costs_parsing(project: Path) -> None:
+    broken = BrokenStore()
+    built = await build_repo_map(LocalEnvironment(project), store=broken)
+    assert built.stats.parsed == built.stats.files > 10 and built.text
+    assert broken.calls == 1, "a store that failed once is not asked again in the same build"
 
 
 def test_map_command(project: Path, tmp_path: Path) -> None:
@@ -165,7 +190,8 @@ def test_map_command(project: Path, tmp_path: Path) -> None:
     assert result.stdout.startswith("web/format.js:\n")
     assert "formatMoney" in result.stdout
     assert len(result.stdout) <= 200 * CHARS_PER_TOKEN
-    assert (tmp_path / "data" / "cache" / "repo").is_dir()
+    with sqlite3.connect(tmp_path / "data" / "kode.db") as db:  # the tags went to the session store
+        assert db.execute("SELECT count(*) FROM repo_tags").fetchone()[0] > 10
 
 
 def test_run_map(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,7 +199,7 @@ def test_run_map(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[st
 
     assert run_map(project, 0, [], "") == 2
     assert "--tokens must be positive" in capsys.readouterr().err
-    assert run_map(project, 100, ["app/cli.py"], "", cache_dir=tmp_path / "cache") == 0
+    assert run_map(project, 100, ["app/cli.py"], "", store_url=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}") == 0
     assert capsys.readouterr().out.startswith("app/cli.py:\n")
 
 
