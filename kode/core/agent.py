@@ -29,6 +29,7 @@ from kode.core.routing import Routing
 from kode.core.tool_runner import ToolLoopStopped, ToolRunner
 from kode.core.tool_selection import left_out_note, select_tools
 from kode.core.transcript import Transcript
+from kode.llm.complete import side_call
 from kode.llm.errors import LLMError
 from kode.llm.types import (
     ChatRequest,
@@ -53,6 +54,7 @@ from kode.protocol.events import (
     Event,
     MessageCompleted,
     Retrying,
+    SideCallPurpose,
     TextDelta,
     ThinkingDelta,
     TurnFinished,
@@ -142,6 +144,8 @@ class Agent:
         """Long-term memories: the relevant ones join every request's system prompt."""
         self._repo_map = ""
         self._task_kind = ""
+        self._side_usage = Usage()
+        """What this turn's side calls cost (they are not messages, so the turn adds them itself)."""
         """The current turn's task kind, for routing (kode.core.task_kinds); "" when not routed by kind."""
         self.delegate = subagents.delegate_for(self, depth) if subagents is not None else None
         self.runner = ToolRunner(
@@ -156,6 +160,12 @@ class Agent:
 
     def emit(self, event: Event) -> Event:
         return self._record(event.model_copy(update={"agent_id": self.agent_id, "parent_id": self.parent_id}))
+
+    def bill(self, purpose: SideCallPurpose, call: Completed) -> None:
+        """Record a call kode made for itself (a summary, a classification): a `side_call` event
+        for usage and the caps, and part of the running turn's usage."""
+        self.emit(side_call(purpose, call))
+        self._side_usage = self._side_usage + call.usage
 
     def _record(self, event: Event) -> Event:
         """Into the session's log; a sub-agent also keeps its own transcript from what it records
@@ -237,6 +247,8 @@ class Agent:
             api_base=self.settings.api_base,
             api_key=self.settings.api_key,
         )
+        if found.call is not None:
+            self.bill("router", found.call)
         return found.kind
 
     def _latest_request_text(self) -> str:
@@ -257,6 +269,7 @@ class Agent:
         calls = 0
         result = ""
         error: ErrorInfo | None = None
+        self._side_usage = Usage()
         try:
             self._task_kind = await self._classify_request()
             cancelled_early = False
@@ -298,6 +311,7 @@ class Agent:
             status, error = TurnStatus.FAILED, exc.info
         except ToolLoopStopped as exc:
             status, error = TurnStatus.FAILED, exc.info
+        usage = usage + self._side_usage
         if self.subagents is not None:  # children do not outlive the turn; their cost is the turn's
             usage = usage + await self.subagents.finish_turn(self.agent_id)
         if error is not None:

@@ -2,7 +2,7 @@
 
 The guard is checked before every model call (the root agent's and every sub-agent's): a cap
 that is reached ends the turn as failed with a `spend_limit` error saying what was spent and
-how to go on. Spending is counted from the events (`message_completed` usage), so resume and
+how to go on. Spending is counted from the events (`message_completed` and `side_call` usage), so resume and
 sub-agents count; the day's spending by other sessions comes from the store when the session
 opens.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kode.llm.errors import LLMError
 from kode.protocol.common import ErrorKind
-from kode.protocol.events import Event, MessageCompleted
+from kode.protocol.events import BILLED, Event
 
 
 @dataclass(slots=True)
@@ -27,7 +27,7 @@ class Budget:
     """This session's spending so far."""
 
     def record(self, event: Event) -> None:
-        if isinstance(event, MessageCompleted):
+        if isinstance(event, BILLED):
             self.spent += event.usage.cost_usd
 
     def check(self) -> None:

@@ -23,8 +23,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kode.llm.complete import complete
 from kode.llm.errors import LLMError
-from kode.llm.complete import complete_text
 from kode.llm.types import ChatRequest
 from kode.protocol.events import ContextCompacted
 
@@ -157,10 +157,12 @@ async def _summarise(
         api_key=agent.settings.api_key,
     )
     try:
-        summary = (await complete_text(agent.model, request)).strip()
+        done = await complete(agent.model, request)
     except LLMError as exc:
         note = f"[{len(old)} earlier messages were dropped: they could not be summarised ({exc.info.message})]"
         return note, True
+    agent.bill("summary", done)
+    summary = done.text.strip()
     if not summary:
         return f"[{len(old)} earlier messages were dropped: the summary came back empty]", True
     return "## Summary of the conversation so far\n" + summary, False

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from kode.core.persistence import EventWriter
 from kode.core.session import Session
 from kode.core.titles import generate_title
+from kode.llm.complete import side_call
 from kode.protocol.common import ROOT_AGENT, TurnStatus
 from kode.protocol.events import Event, TurnFinished, UserMessage
 from kode.store import Lease, Store
@@ -79,7 +80,7 @@ class StoredSession:
                 if event.status is not TurnStatus.COMPLETED:
                     return
                 settings = self.session.agent.settings
-                title = await generate_title(
+                title, call = await generate_title(
                     self.session.agent.model,
                     model_name=model_name,
                     user_text=first_user,
@@ -87,6 +88,8 @@ class StoredSession:
                     api_base=settings.api_base,
                     api_key=settings.api_key,
                 )
+                if call is not None:
+                    self.session.emit(side_call("title", call))
                 if title:
                     await self.store.update_session(self.session.id, title=title)
                 return

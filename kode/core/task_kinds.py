@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 
 from kode.config.schema import TaskKind
+from kode.llm.complete import complete
 from kode.llm.errors import LLMError
-from kode.llm.complete import complete_text
-from kode.llm.types import ChatRequest, ModelPort
+from kode.llm.types import ChatRequest, Completed, ModelPort
 
 KINDS: dict[TaskKind, str] = {
     "question": "explain or answer something about the code; nothing changes",
@@ -55,6 +55,8 @@ class Classification:
     kind: str
     by: str
     """`router` when the router model answered, else `words`."""
+    call: Completed | None = None
+    """The router's call, whatever it answered, to be billed."""
 
 
 def classify_by_words(text: str) -> str:
@@ -89,10 +91,11 @@ async def classify(
             temperature=0,
         )
         try:
-            answer = await complete_text(model, request)
+            call: Completed | None = await complete(model, request)
         except LLMError:
-            answer = ""
-        kind = parse_kind(answer)
+            call = None
+        kind = parse_kind(call.text) if call is not None else None
         if kind is not None:
-            return Classification(kind, "router")
+            return Classification(kind, "router", call)
+        return Classification(classify_by_words(text), "words", call)
     return Classification(classify_by_words(text), "words")

@@ -7,9 +7,9 @@ line), silently, because a title is not worth an error.
 
 from __future__ import annotations
 
+from kode.llm.complete import complete
 from kode.llm.errors import LLMError
-from kode.llm.complete import complete_text
-from kode.llm.types import ChatRequest, ModelPort
+from kode.llm.types import ChatRequest, Completed, ModelPort
 
 PROMPT = (
     "Write a title of 3 to 7 words for this coding conversation. Answer with the title only: "
@@ -20,7 +20,8 @@ MAX_LENGTH = 80
 
 async def generate_title(
     model: ModelPort, *, model_name: str, user_text: str, answer: str, api_base: str | None, api_key: str | None
-) -> str | None:
+) -> tuple[str | None, Completed | None]:
+    """The title (None when there is none to be had) and the call that made it, to be billed."""
     request = ChatRequest(
         model=model_name,
         messages=[
@@ -32,8 +33,8 @@ async def generate_title(
         max_output_tokens=30,
     )
     try:
-        text = await complete_text(model, request)
+        done = await complete(model, request)
     except LLMError:
-        return None
-    title = " ".join(text.strip().strip("\"'`").split())
-    return title[:MAX_LENGTH].rstrip(" .") or None
+        return None, None
+    title = " ".join(done.text.strip().strip("\"'`").split())
+    return title[:MAX_LENGTH].rstrip(" .") or None, done

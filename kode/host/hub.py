@@ -20,7 +20,7 @@ from kode.config import LoadedConfig
 from kode.core.session import Session
 from kode.host.opening import Opened, OpenError, OpenRequest, open_session
 from kode.protocol.common import ROOT_AGENT, ApprovalDecision, Usage
-from kode.protocol.events import ApprovalRequested, Event, MessageCompleted, TurnFinished
+from kode.protocol.events import BILLED, ApprovalRequested, Event, TurnFinished
 from kode.store import SessionNotFound, Store
 
 
@@ -80,7 +80,7 @@ class UsageReport:
         by_agent: dict[str, Usage] = {}
         turns = 0
         for event in events:
-            if isinstance(event, MessageCompleted):
+            if isinstance(event, BILLED):
                 total = total + event.usage
                 model = event.model or "unknown"
                 by_model[model] = by_model.get(model, Usage()) + event.usage

@@ -93,6 +93,20 @@ class MessageCompleted(EventBase):
     usage: Usage = Field(default_factory=Usage)
 
 
+SideCallPurpose = Literal["title", "summary", "router"]
+
+
+class SideCall(EventBase):
+    """A model call kode made for itself, outside the conversation: a session title, a compaction
+    summary, the router's classification. It costs like any other call, so usage and spending
+    caps count it (see `BILLED`); it adds nothing to the transcript."""
+
+    type: Literal["side_call"] = "side_call"
+    purpose: SideCallPurpose
+    model: str = ""
+    usage: Usage = Field(default_factory=Usage)
+
+
 class ToolCallRequested(EventBase):
     type: Literal["tool_call_requested"] = "tool_call_requested"
     call_id: str
@@ -319,6 +333,7 @@ Event = Annotated[
     | TextDelta
     | ThinkingDelta
     | MessageCompleted
+    | SideCall
     | ToolCallRequested
     | ToolCallStarted
     | ToolCallOutput
@@ -344,3 +359,6 @@ Event = Annotated[
     | Lagged,
     Field(discriminator="type"),
 ]
+
+BILLED = (MessageCompleted, SideCall)
+"""The events that carry a model call's `model` and `usage`: what usage and spending add up."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from kode.protocol.common import ApprovalDecision, Model, PermissionModeName
 
@@ -70,7 +70,7 @@ class UpdateMemory(Model):
     event (`not_found`); nothing changes. Answered with `memory_updated`."""
 
     type: Literal["update_memory"] = "update_memory"
-    id: int
+    id: StrictInt
     text: str = Field(min_length=1, max_length=2000)
 
 
@@ -79,7 +79,7 @@ class ForgetMemory(Model):
     (`not_found`). Answered with `memory_forgotten`."""
 
     type: Literal["forget_memory"] = "forget_memory"
-    id: int
+    id: StrictInt
 
 
 class Compact(Model):
@@ -96,7 +96,7 @@ class BestOf(Model):
 
     type: Literal["best_of"] = "best_of"
     task: str = Field(min_length=1)
-    n: int = Field(3, ge=2, le=8)
+    n: StrictInt = Field(3, ge=2, le=8)
     models: list[str] = Field(default_factory=list)
     check: str | None = None
     """The command judging each attempt (default: config, else the project's tests)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from kode.host.hub import SessionInfo, UsageReport
 from kode.protocol.common import ApprovalDecision, ErrorInfo, PermissionModeName, TurnStatus, Usage
@@ -79,7 +79,7 @@ class SessionList(BaseModel):
 
 class PostMessage(_Body):
     text: str = Field(min_length=1, max_length=500_000)
-    stream: bool = Field(False, description="Answer with an SSE stream of this turn's events.")
+    stream: StrictBool = Field(False, description="Answer with an SSE stream of this turn's events.")
 
 
 class MessageResult(BaseModel):

@@ -1,7 +1,8 @@
 """Events to rows, and the per-session totals a batch of them adds.
 
-Usage is counted from `message_completed` events only: each is one model call, so the totals
-include turns that died half way and the calls of sub-agents (their events are in the same log).
+Usage is counted from the events of single model calls only (`message_completed`, `side_call`:
+`BILLED`), so the totals include turns that died half way and the calls of sub-agents (their
+events are in the same log).
 `turn_finished` and `subagent_finished` carry sums of those same calls, so counting them as well
 would count every token twice.
 """
@@ -14,8 +15,8 @@ from typing import Any
 
 from kode.protocol.codec import dump_event
 from kode.protocol.events import (
+    BILLED,
     Event,
-    MessageCompleted,
     SessionStarted,
     SettingsChanged,
 )
@@ -62,7 +63,7 @@ def totals_of(events: Sequence[Event]) -> Totals:
     cost = 0.0
     model: str | None = None
     for event in events:
-        if isinstance(event, MessageCompleted):
+        if isinstance(event, BILLED):
             usage = event.usage
             input_tokens += usage.input_tokens
             output_tokens += usage.output_tokens

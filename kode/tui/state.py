@@ -336,11 +336,21 @@ def _thinking_delta(state: ConversationState, event: ev.ThinkingDelta, update: U
         item.thinking += event.text
 
 
-def _message_completed(state: ConversationState, event: ev.MessageCompleted, update: Update) -> None:
+def _billed(state: ConversationState, event: ev.MessageCompleted | ev.SideCall, update: Update) -> AgentView:
+    """Count a model call's usage for its agent and its model; the agent, for what follows."""
     agent = state._agent(event.agent_id, event.parent_id, update)
     state._set_usage(agent, event.usage, update)
     model = event.model or "unknown"
     state.status.by_model[model] = state.status.by_model.get(model, Usage()) + event.usage
+    return agent
+
+
+def _side_call(state: ConversationState, event: ev.SideCall, update: Update) -> None:
+    _billed(state, event, update)
+
+
+def _message_completed(state: ConversationState, event: ev.MessageCompleted, update: Update) -> None:
+    agent = _billed(state, event, update)
     if event.agent_id == ROOT_AGENT:
         state.status.context_tokens = event.usage.input_tokens + event.usage.cache_read_tokens
     if not event.text.strip() and not event.thinking.strip():
@@ -515,6 +525,7 @@ _HANDLERS: dict[type, Callable[[ConversationState, Any, Update], None]] = {
     ev.TextDelta: _text_delta,
     ev.ThinkingDelta: _thinking_delta,
     ev.MessageCompleted: _message_completed,
+    ev.SideCall: _side_call,
     ev.ToolCallRequested: _tool_requested,
     ev.ToolCallStarted: _tool_started,
     ev.ToolCallOutput: _tool_output,

@@ -16,7 +16,7 @@ from kode.core.instructions import ProjectInstructions
 from kode.llm.errors import LLMError
 from kode.llm.types import ChatRequest
 from kode.protocol.common import ErrorKind, TurnStatus
-from kode.protocol.events import ContextCompacted, TurnFinished
+from kode.protocol.events import ContextCompacted, SideCall, TurnFinished
 from kode.protocol.ops import Compact, SubmitMessage
 from kode.testing.scripted_model import ScriptedModel, Step
 from kode.testing.scripted_session import scripted_session
@@ -186,3 +186,6 @@ async def test_compact_by_hand_with_a_focus(tmp_path: Path) -> None:
     assert focus_seen and "Pay particular attention to: the parser" in focus_seen[0]
     await turn(session, "continue")
     assert TASK in str(model.requests[-1].messages[1]["content"])
+    billed = [e for e in session.log.durable_events() if isinstance(e, SideCall)]
+    assert [(b.purpose, b.model) for b in billed] == [("summary", "scripted/test")]
+    assert billed[0].usage.input_tokens > 0

@@ -6,13 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import get_args
 
+import pytest
+
 from kode.config.schema import TaskKind
 from kode.core.budget import Budget
 from kode.core.routing import Routing
 from kode.core.task_kinds import KINDS, classify_by_words, parse_kind
 from kode.llm.errors import LLMError
 from kode.protocol.common import ErrorInfo, ErrorKind, TurnStatus, Usage
-from kode.protocol.events import MessageCompleted, TurnFinished, TurnStarted
+from kode.protocol.events import MessageCompleted, SideCall, TurnFinished, TurnStarted
 from kode.protocol.ops import Cancel, SetModel, SubmitMessage
 from kode.testing.scripted_model import ScriptedModel, Step
 from kode.testing.scripted_session import scripted_session
@@ -103,6 +105,17 @@ async def test_the_router_classifies_and_the_kind_picks_the_model(tmp_path: Path
     assert "it crashes on start" in model.requests[0].messages[-1]["content"]
     started = next(e for e in seen if isinstance(e, TurnStarted))
     assert (started.task_kind, started.model) == ("debug", "strong-model")
+    billed = [e for e in seen if isinstance(e, SideCall)]
+    assert [(b.purpose, b.model) for b in billed] == [("router", "router-model")]
+    answer = next(e for e in seen if isinstance(e, MessageCompleted))
+    assert finished.usage == billed[0].usage + answer.usage, "the router's call is part of the turn's cost"
+
+
+def test_side_calls_count_against_the_spending_cap() -> None:
+    budget = Budget(session_usd=0.01)
+    budget.record(SideCall(purpose="summary", model="cheap", usage=Usage(cost_usd=0.02)))
+    with pytest.raises(LLMError, match="spending cap"):
+        budget.check()
 
 
 async def test_a_failing_or_confused_router_falls_back_to_the_words(tmp_path: Path) -> None:

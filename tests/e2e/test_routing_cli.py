@@ -65,5 +65,10 @@ def test_the_router_model_sends_each_request_to_its_kinds_model(provider, env, t
     result = ask(["--output-format", "stream-json", "the build fails with ImportError"], env, tmp_path)
     assert result.returncode == 0, result.stderr
     assert [r.body["model"] for r in provider.requests] == ["router-mini", "gpt-4o"]
-    started = [json.loads(line) for line in result.stdout.splitlines() if '"turn_started"' in line]
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    started = [e for e in events if e.get("type") == "turn_started"]
     assert started[0]["task_kind"] == "debug" and started[0]["model"] == "openai/gpt-4o"
+    billed = [e for e in events if e.get("type") in ("side_call", "message_completed")]
+    assert [(e["type"], e["model"]) for e in billed] == [("side_call", "openai/router-mini"), ("message_completed", "openai/gpt-4o")]
+    finished = next(e for e in events if e.get("type") == "turn_finished")
+    assert finished["usage"]["input_tokens"] == sum(e["usage"]["input_tokens"] for e in billed)

@@ -8,6 +8,7 @@ from sample_events import conversation, user_message
 from kode.core.event_log import EventLog
 from kode.protocol import dump_event
 from kode.protocol import events as ev
+from kode.protocol.common import Usage
 from kode.protocol.events import Event
 from kode.store import SeqConflict, SessionNotFound, Store
 
@@ -115,3 +116,12 @@ async def test_a_resumed_event_log_continues_after_the_stored_seq(store: Store) 
 
     assert resumed.last_seq == 3
     assert resumed.append(ev.UserMessage(message_id="u2", text="three")).seq == 4
+
+
+async def test_totals_count_kodes_own_calls_too(store: Store) -> None:
+    await store.create_session(id="ses_s", cwd="/w", model="m")
+    usage = Usage(input_tokens=40, output_tokens=2, cost_usd=0.0001)
+    await store.append_events("ses_s", [ev.SideCall(session_id="ses_s", seq=1, purpose="router", model="cheap", usage=usage)])
+    record = await store.get_session("ses_s")
+    assert (record.input_tokens, record.output_tokens) == (40, 2)
+    assert record.cost_usd == pytest.approx(0.0001)

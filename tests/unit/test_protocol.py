@@ -23,12 +23,13 @@ from kode.protocol.common import ErrorInfo, ErrorKind, ToolCallInfo, TurnStatus,
 SAMPLES: list[ev.EventBase] = [
     ev.SessionStarted(cwd="/w", model="m", permission_mode="default", kode_version="0"),
     ev.UserMessage(message_id="m1", text="hi"),
-    ev.TurnStarted(turn_id="t", model="m"),
+    ev.TurnStarted(turn_id="t", model="m", task_kind="edit"),
     ev.TextDelta(message_id="m2", text="he"),
     ev.ThinkingDelta(message_id="m2", text="hmm"),
     ev.MessageCompleted(
         message_id="m2", text="hello", tool_calls=[ToolCallInfo(id="c", name="bash", arguments="{}")], usage=Usage(input_tokens=3)
     ),
+    ev.SideCall(purpose="router", model="cheap", usage=Usage(input_tokens=40, output_tokens=1, cost_usd=0.0001)),
     ev.ToolCallRequested(call_id="c", name="bash", arguments={"command": "ls"}),
     ev.ToolCallStarted(call_id="c", name="bash"),
     ev.ToolCallOutput(call_id="c", chunk="a\n"),
