@@ -144,9 +144,9 @@ class Agent:
         """Long-term memories: the relevant ones join every request's system prompt."""
         self._repo_map = ""
         self._task_kind = ""
+        """The current turn's task kind, for routing (kode.core.task_kinds); "" when not routed by kind."""
         self._side_usage = Usage()
         """What this turn's side calls cost (they are not messages, so the turn adds them itself)."""
-        """The current turn's task kind, for routing (kode.core.task_kinds); "" when not routed by kind."""
         self.delegate = subagents.delegate_for(self, depth) if subagents is not None else None
         self.runner = ToolRunner(
             registry=tools,
@@ -275,7 +275,7 @@ class Agent:
             cancelled_early = False
         except asyncio.CancelledError:
             cancelled_early = True  # the turn still starts and ends, as cancelled
-        routed = self.settings.routing.choose(self.settings.model, 0, None, self._task_kind)
+        routed = self.settings.routing.choose(self.settings.model, 0, self.budget, self._task_kind)
         self.emit(TurnStarted(turn_id=turn_id, model=routed, task_kind=self._task_kind))
         status = TurnStatus.MAX_TURNS
         try:
