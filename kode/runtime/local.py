@@ -112,6 +112,33 @@ class OutputCap:
         return head[:head_keep] + truncation_marker(self.total - head_keep - tail_keep) + tail
 
 
+class OutputSink:
+    """A command's output on its way out: decoded as UTF-8 incrementally (a character split
+    across reads stays whole), kept in the cap, and handed to `on_output` as it arrives. The
+    local pipe and the SSH channel both pour into one."""
+
+    def __init__(self, cap: OutputCap, on_output: OutputCallback | None) -> None:
+        self.cap = cap
+        self._on_output = on_output
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    async def feed(self, data: bytes) -> None:
+        text = self._decoder.decode(data)
+        if not text:
+            return
+        self.cap.feed(text)
+        if self._on_output is not None:
+            result = self._on_output(text)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                await result
+
+    def flush(self) -> None:
+        """Decode what is left of a character cut off at the end."""
+        tail = self._decoder.decode(b"", final=True)
+        if tail:
+            self.cap.feed(tail)
+
+
 class LocalEnvironment:
     """The workspace is `root` on the local disk; commands run as local processes."""
 
@@ -447,13 +474,11 @@ class LocalEnvironment:
 
 
 class _Pump:
-    """Reads the command's output pipe, decoding UTF-8 incrementally, into the cap and callback."""
+    """Reads the command's output pipe into the sink."""
 
     def __init__(self, reader: asyncio.StreamReader, cap: OutputCap, on_output: OutputCallback | None) -> None:
         self._reader = reader
-        self._cap = cap
-        self._on_output = on_output
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._sink = OutputSink(cap, on_output)
         self.last_data = time.monotonic()
 
     async def run(self) -> None:
@@ -462,16 +487,7 @@ class _Pump:
             if not chunk:
                 return
             self.last_data = time.monotonic()
-            await self._emit(self._decoder.decode(chunk))
-
-    async def _emit(self, text: str) -> None:
-        if not text:
-            return
-        self._cap.feed(text)
-        if self._on_output is not None:
-            result = self._on_output(text)
-            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                await result
+            await self._sink.feed(chunk)
 
     async def drain(self, read_task: asyncio.Task[None]) -> None:
         """Let the reader reach end-of-file; give up once the pipe stays quiet (a background
@@ -488,9 +504,7 @@ class _Pump:
         read_task.result()
 
     def flush(self) -> None:
-        tail = self._decoder.decode(b"", final=True)
-        if tail:
-            self._cap.feed(tail)
+        self._sink.flush()
 
 
 async def _feed_stdin(proc: asyncio.subprocess.Process, data: bytes) -> None:

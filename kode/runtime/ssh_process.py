@@ -21,7 +21,6 @@ meanwhile, so memory stays bounded).
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import signal as signal_mod
 import time
@@ -29,7 +28,7 @@ from shlex import quote
 from typing import TYPE_CHECKING, Any
 
 from kode.runtime.environment import EnvironmentError_, OutputCallback, RunResult
-from kode.runtime.local import CHILD_ENV_OVERRIDES, OutputCap
+from kode.runtime.local import CHILD_ENV_OVERRIDES, OutputCap, OutputSink
 from kode.runtime.ssh_kill import kill_group
 from kode.runtime.ssh_paths import is_lost_connection, lost_connection_error
 
@@ -213,14 +212,12 @@ class _Session:
 
 
 class _ChannelPump:
-    """Reads the session's queue, dropping the login preamble, decoding UTF-8 incrementally into
-    the cap and the callback (as `LocalEnvironment`'s pump does with its pipe)."""
+    """Reads the session's queue, dropping the login preamble, into the sink (as
+    `LocalEnvironment`'s pump does with its pipe)."""
 
     def __init__(self, session: _Session, cap: OutputCap, on_output: OutputCallback | None) -> None:
         self._session = session
-        self._cap = cap
-        self._on_output = on_output
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._sink = OutputSink(cap, on_output)
         self._preamble: bytearray | None = bytearray()
         self.consumed = 0
 
@@ -240,16 +237,7 @@ class _ChannelPump:
                     continue
                 chunk = bytes(self._preamble[at + len(_START) :])
                 self._preamble = None
-            await self._emit(self._decoder.decode(chunk))
-
-    async def _emit(self, text: str) -> None:
-        if not text:
-            return
-        self._cap.feed(text)
-        if self._on_output is not None:
-            result = self._on_output(text)
-            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                await result
+            await self._sink.feed(chunk)
 
     async def drain(self, read_task: asyncio.Task[None]) -> None:
         """Take everything received up to the exit (however slow `on_output` is), then let the
@@ -282,12 +270,10 @@ class _ChannelPump:
     def flush(self) -> None:
         """Decode what is left; if the prelude never ran, show what the channel said instead
         (bash missing, a broken login shell, a syntax error on the command's first line)."""
-        tail = self._decoder.decode(b"", final=True)
-        if tail:
-            self._cap.feed(tail)
+        self._sink.flush()
         if self._preamble is not None:
             said = bytes(self._session.stderr_noise) + bytes(self._preamble)
-            self._cap.feed(said.decode("utf-8", errors="replace"))
+            self._sink.cap.feed(said.decode("utf-8", errors="replace"))
 
 
 async def run_remote(

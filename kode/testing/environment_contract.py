@@ -32,31 +32,20 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kode.runtime.environment import Environment, EnvironmentError_, NotFound, WorkspaceEscape
-
-if TYPE_CHECKING:
-
-    pass
-
-from kode.testing.contract_support import (  # noqa: F401 - re-exported for the tests
+from kode.testing.contract_support import (
     SPAWNER,
-    Call,
     MakeEnv,
     _Contract,
     assert_all_dead,
-    live_group_members,
     parametrize,
     process_alive,
     raises,
-    run_tool,
     spawned_pids,
-    tool_caller,
     wait_for,
     write,
 )
-from kode.testing.escape_contract import EscapeContract  # noqa: F401 - re-exported
 
 # -- the contract --------------------------------------------------------------------------------
 

@@ -14,23 +14,15 @@ from kode.runtime.environment import Environment, WorkspaceEscape
 from kode.tools.base import ToolResult
 
 if TYPE_CHECKING:
-
     import pytest
 
-from kode.testing.contract_support import (  # noqa: F401 - re-exported for the tests
-    SPAWNER,
+from kode.testing.contract_support import (
     Call,
     MakeEnv,
     _Contract,
-    assert_all_dead,
-    live_group_members,
     parametrize,
-    process_alive,
     raises,
-    run_tool,
-    spawned_pids,
     tool_caller,
-    wait_for,
     write,
 )
 

@@ -16,7 +16,7 @@ import pytest_asyncio
 pytest.register_assert_rewrite("kode.testing.environment_contract")
 
 from kode.runtime.ssh import SshEnvironment  # noqa: E402
-from kode.testing.environment_contract import MakeEnv  # noqa: E402
+from kode.testing.contract_support import MakeEnv  # noqa: E402
 from kode.testing.sshd import SshdUnavailable, SshServer, find_sshd  # noqa: E402
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from kode.runtime.local import LocalEnvironment
 from kode.runtime.ssh import SshEnvironment
-from kode.testing.environment_contract import EnvironmentContract, write
+from kode.testing.contract_support import write
+from kode.testing.environment_contract import EnvironmentContract
 from kode.testing.sshd import SshServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -5,7 +5,7 @@ changing nothing there."""
 
 import pytest
 
-from kode.testing.environment_contract import EscapeContract
+from kode.testing.escape_contract import EscapeContract
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -17,7 +17,7 @@ import pytest
 from kode.runtime.environment import EnvironmentError_
 from kode.runtime.local import LocalEnvironment
 from kode.runtime.ssh import SshEnvironment
-from kode.testing.environment_contract import process_alive, wait_for, write
+from kode.testing.contract_support import process_alive, wait_for, write
 from kode.testing.sshd import SshServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from kode.runtime.local import LocalEnvironment
 from kode.runtime.ssh import SshEnvironment
-from kode.testing.environment_contract import tool_caller, write
+from kode.testing.contract_support import tool_caller, write
 from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolResult
 from kode.tools.grep import Grep
 

@@ -12,7 +12,7 @@ import pytest
 pytest.register_assert_rewrite("kode.testing.environment_contract")
 
 from kode.runtime.local import LocalEnvironment  # noqa: E402
-from kode.testing.environment_contract import MakeEnv, tool_caller  # noqa: E402
+from kode.testing.contract_support import MakeEnv, tool_caller  # noqa: E402
 from kode.tools.base import AgentToolState, ToolContext, ToolRegistry, ToolSettings  # noqa: E402
 from kode.tools.builtin import builtin_tools  # noqa: E402
 

@@ -1,7 +1,7 @@
-"""Helpers shared by the tool tests: they live with the Environment contract, which the local and
-SSH tests share (kode/testing/environment_contract.py)."""
+"""Helpers shared by the tool tests: they live beside the Environment contract, which the local
+and SSH tests share (kode/testing/contract_support.py)."""
 
-from kode.testing.environment_contract import (
+from kode.testing.contract_support import (
     SPAWNER,
     Call,
     assert_all_dead,

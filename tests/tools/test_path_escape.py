@@ -2,7 +2,7 @@
 LocalEnvironment: every attempt to reach outside the workspace, through every file tool and the
 Environment itself, fails clearly, reveals nothing and changes nothing."""
 
-from kode.testing.environment_contract import EscapeContract
+from kode.testing.escape_contract import EscapeContract
 
 
 class TestLocalEscapes(EscapeContract):
